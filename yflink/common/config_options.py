@@ -1,0 +1,230 @@
+"""Typed configuration options with Flink's key names, defaults and units.
+
+Every option is a :class:`ConfigOption`: a key, a value type, a default and a description, plus the
+deprecated keys Flink still accepts. Durations are parsed from Flink's duration syntax (``"10 s"``,
+``"100ms"``, ``"1 min"``, a bare number meaning milliseconds) and returned in **milliseconds**; memory sizes
+from Flink's memory syntax (``"1g"``, ``"512 mb"``, a bare number meaning bytes) and returned in **bytes**.
+
+Source of the keys and defaults: Flink 2 documentation, "Configuration" (flink-docs-release-2.x/docs/deployment/config).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+from yflink.common.errors import ConfigurationError
+
+T = TypeVar("T")
+
+_DURATION_UNITS_MS = {
+    "": 1, "ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
+    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
+    "min": 60_000, "m": 60_000, "minute": 60_000, "minutes": 60_000,
+    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
+    "d": 86_400_000, "day": 86_400_000, "days": 86_400_000,
+}
+_MEMORY_UNITS = {
+    "": 1, "b": 1, "bytes": 1,
+    "k": 1 << 10, "kb": 1 << 10, "kibibytes": 1 << 10,
+    "m": 1 << 20, "mb": 1 << 20, "mebibytes": 1 << 20,
+    "g": 1 << 30, "gb": 1 << 30, "gibibytes": 1 << 30,
+    "t": 1 << 40, "tb": 1 << 40, "tebibytes": 1 << 40,
+}
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_duration_ms(value: Any) -> int:
+    """Parse Flink's duration syntax into milliseconds; raises ValueError on bad input."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as '10 s' or '100 ms', got {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    match = _AMOUNT.match(str(value))
+    if not match or match.group(2).lower() not in _DURATION_UNITS_MS:
+        raise ValueError(f"expected a duration such as '10 s' or '100 ms', got {value!r}")
+    return int(float(match.group(1)) * _DURATION_UNITS_MS[match.group(2).lower()])
+
+
+def parse_memory_bytes(value: Any) -> int:
+    """Parse Flink's memory size syntax into bytes; raises ValueError on bad input."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a memory size such as '1g' or '512 mb', got {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    match = _AMOUNT.match(str(value))
+    if not match or match.group(2).lower() not in _MEMORY_UNITS:
+        raise ValueError(f"expected a memory size such as '1g' or '512 mb', got {value!r}")
+    return int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(text)
+
+
+def _parse_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+def _parse_str(value: Any) -> str:
+    return str(value)
+
+
+def _parse_str_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+@dataclass(frozen=True)
+class ConfigOption(Generic[T]):
+    """One configuration key: its type (through ``parser``), default, unit and meaning.
+
+    Attributes:
+        key: Flink's key name.
+        parser: turns a YAML/CLI value into T; raises ValueError with what would be right.
+        default: the default, already of type T (None when the option has no default).
+        description: one line, including the unit.
+        deprecated_keys: older spellings still accepted.
+        choices: for enumerated options, the allowed values (upper-case as Flink writes them).
+    """
+
+    key: str
+    parser: Callable[[Any], T]
+    default: T | None
+    description: str
+    deprecated_keys: tuple[str, ...] = ()
+    choices: tuple[str, ...] = field(default=())
+
+    def parse(self, value: Any) -> T:
+        """Parse ``value``; raises ConfigurationError naming the key and the expected form."""
+        try:
+            parsed = self.parser(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"Bad value for '{self.key}': {exc}") from None
+        if self.choices and str(parsed).upper() not in self.choices:
+            raise ConfigurationError(
+                f"Bad value for '{self.key}': {value!r}; expected one of {', '.join(self.choices)}"
+            )
+        return parsed
+
+
+def _enum(value: Any) -> str:
+    return str(value).strip().upper()
+
+
+REGISTRY: dict[str, ConfigOption[Any]] = {}
+
+
+def option(key: str, parser: Callable[[Any], T], default: T | None, description: str,
+           deprecated_keys: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> ConfigOption[T]:
+    opt: ConfigOption[T] = ConfigOption(key, parser, default, description, deprecated_keys, choices)
+    REGISTRY[key] = opt
+    for old in deprecated_keys:
+        REGISTRY[old] = opt
+    return opt
+
+
+# --- core / pipeline --------------------------------------------------------------------------
+PARALLELISM_DEFAULT = option("parallelism.default", _parse_int, 1,
+                             "Default parallelism of operators that set none.")
+MAX_PARALLELISM = option("pipeline.max-parallelism", _parse_int, -1,
+                         "Number of key groups; -1 derives it from the parallelism (at least 128).")
+PIPELINE_NAME = option("pipeline.name", _parse_str, None, "Name of the job.")
+OPERATOR_CHAINING = option("pipeline.operator-chaining.enabled", _parse_bool, True,
+                           "Whether operators are chained into tasks.",
+                           deprecated_keys=("pipeline.operator-chaining",))
+AUTO_WATERMARK_INTERVAL = option("pipeline.auto-watermark-interval", parse_duration_ms, 200,
+                                 "Interval of periodic watermarks, ms.")
+RUNTIME_MODE = option("execution.runtime-mode", _enum, "STREAMING",
+                      "STREAMING, BATCH or AUTOMATIC.", choices=("STREAMING", "BATCH", "AUTOMATIC"))
+BUFFER_TIMEOUT = option("execution.buffer-timeout.interval", parse_duration_ms, 100,
+                        "Longest time a partly filled network buffer waits before it is sent, ms.",
+                        deprecated_keys=("execution.buffer-timeout",))
+BUFFER_TIMEOUT_ENABLED = option("execution.buffer-timeout.enabled", _parse_bool, True,
+                                "Whether buffers are flushed on a timer (false: only when full).")
+BATCH_SIZE = option("taskmanager.network.batch-size", _parse_int, 1024,
+                    "yflink: records per network buffer (Flink sizes buffers in bytes).")
+BUFFERS_PER_CHANNEL = option("taskmanager.network.memory.buffers-per-channel", _parse_int, 2,
+                             "Exclusive buffers (credits) per input channel.")
+
+# --- JobManager ---------------------------------------------------------------------------------
+JM_RPC_ADDRESS = option("jobmanager.rpc.address", _parse_str, "localhost",
+                        "Host of the JobManager's RPC endpoint.")
+JM_RPC_PORT = option("jobmanager.rpc.port", _parse_int, 6123, "Port of the JobManager's RPC endpoint.")
+JM_BIND_HOST = option("jobmanager.bind-host", _parse_str, "127.0.0.1",
+                      "Address the JobManager's RPC endpoint binds to.")
+REST_ADDRESS = option("rest.address", _parse_str, "localhost", "Host clients use to reach the REST API.")
+REST_PORT = option("rest.port", _parse_int, 8081, "Port of the REST API (0: any free port).")
+REST_BIND_ADDRESS = option("rest.bind-address", _parse_str, "127.0.0.1",
+                           "Address the REST server binds to.")
+JM_MEMORY = option("jobmanager.memory.process.size", parse_memory_bytes, None,
+                   "Total memory of the JobManager process, bytes.")
+
+# --- TaskManager --------------------------------------------------------------------------------
+TM_SLOTS = option("taskmanager.numberOfTaskSlots", _parse_int, 1,
+                  "Slots per TaskManager; each slot is one slot-worker OS process.")
+TM_HOST = option("taskmanager.host", _parse_str, "127.0.0.1", "Address of the TaskManager's endpoints.")
+TM_RPC_PORT = option("taskmanager.rpc.port", _parse_str, "0", "Port (or range) of the TaskManager RPC endpoint.")
+TM_DATA_PORT = option("taskmanager.data.port", _parse_int, 0, "Port of the data server (0: any).")
+TM_MEMORY = option("taskmanager.memory.process.size", parse_memory_bytes, None,
+                   "Total memory of a TaskManager process, bytes.")
+MINICLUSTER_TMS = option("minicluster.number-of-taskmanagers", _parse_int, 1,
+                         "TaskManagers the embedded local cluster starts.",
+                         deprecated_keys=("local.number-taskmanager",))
+
+# --- heartbeats and timeouts ------------------------------------------------------------------
+HEARTBEAT_INTERVAL = option("heartbeat.interval", parse_duration_ms, 10_000,
+                            "Interval between heartbeats, ms.")
+HEARTBEAT_TIMEOUT = option("heartbeat.timeout", parse_duration_ms, 50_000,
+                           "A peer silent this long is considered lost, ms.")
+RPC_ASK_TIMEOUT = option("rpc.ask-timeout", parse_duration_ms, 10_000,
+                         "Timeout of one gateway call, ms.", deprecated_keys=("akka.ask.timeout",))
+SLOT_REQUEST_TIMEOUT = option("slot.request.timeout", parse_duration_ms, 300_000,
+                              "How long a job waits for slots before it fails, ms.")
+TM_REGISTRATION_TIMEOUT = option("taskmanager.registration.timeout", parse_duration_ms, 300_000,
+                                 "How long a TaskManager tries to register before it exits, ms.")
+
+# --- deployment ---------------------------------------------------------------------------------
+EXECUTION_TARGET = option("execution.target", _parse_str, None,
+                          "Where jobs go: local (embedded), remote, yarn-session, yarn-application.")
+EXECUTION_ATTACHED = option("execution.attached", _parse_bool, True,
+                            "Whether the client waits for the job's end.")
+RESTART_STRATEGY = option("restart-strategy.type", _parse_str, "none",
+                          "Restart strategy: none (until the checkpointing issue adds more).",
+                          deprecated_keys=("restart-strategy",))
+CLASSPATHS = option("pipeline.classpaths", _parse_str_list, [], "Ignored: yflink ships Python files.")
+
+
+def default_max_parallelism(parallelism: int) -> int:
+    """Flink's derived max parallelism: roundUpToPowerOfTwo(p + p/2), clamped to [128, 32768].
+
+    Source: Flink ``KeyGroupRangeAssignment.computeDefaultMaxParallelism``.
+    """
+    target = parallelism + parallelism // 2
+    power = 1
+    while power < target:
+        power <<= 1
+    return min(max(power, 128), 1 << 15)

@@ -1,0 +1,1 @@
+"""Transformations -> StreamGraph -> JobGraph (chaining), and the partitioners on the edges."""

@@ -1,0 +1,93 @@
+"""Key groups: which key group a key belongs to, and which subtask owns a key group.
+
+Pure functions, no I/O. Source of the semantics: Flink ``KeyGroupRangeAssignment`` and ``MathUtils.murmurHash``
+("Stateful Stream Processing" in the Flink documentation: keyed state is redistributed in units of key groups,
+``pipeline.max-parallelism`` of them).
+
+A Python key has no Java ``hashCode``; :func:`stable_hash` gives every process the same 32-bit hash for the
+same key (``hash()`` of a ``str`` differs between processes), and Flink's murmur finaliser and modulo follow.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import zlib
+from typing import Any
+
+_MASK32 = 0xFFFFFFFF
+
+
+def stable_hash(key: Any) -> int:
+    """A 32-bit hash of ``key`` that is equal in every process and every run.
+
+    ``int`` keys hash like Java's ``Long.hashCode``; ``str`` and ``bytes`` by CRC-32 of their UTF-8 bytes; tuples
+    combine their fields like Java's ``Arrays.hashCode``; anything else by CRC-32 of its pickle (protocol 5).
+    """
+    if isinstance(key, str):
+        return zlib.crc32(key.encode("utf-8", "surrogatepass"))
+    if isinstance(key, bool):
+        return 1231 if key else 1237
+    if isinstance(key, int):
+        value = key & 0xFFFFFFFFFFFFFFFF
+        return (value ^ (value >> 32)) & _MASK32
+    if isinstance(key, (bytes, bytearray)):
+        return zlib.crc32(key)
+    if isinstance(key, float):
+        (bits,) = struct.unpack("<q", struct.pack("<d", key))
+        return stable_hash(bits)
+    if isinstance(key, tuple):  # also yflink.common.Row, which is a tuple
+        result = 1
+        for item in key:
+            result = (31 * result + stable_hash(item)) & _MASK32
+        return result
+    if key is None:
+        return 0
+    return zlib.crc32(pickle.dumps(key, protocol=5))
+
+
+def murmur_hash(code: int) -> int:
+    """Flink's ``MathUtils.murmurHash(int)``: a non-negative int from a 32-bit hash code."""
+    code &= _MASK32
+    code = (code * 0xCC9E2D51) & _MASK32
+    code = ((code << 15) | (code >> 17)) & _MASK32
+    code = (code * 0x1B873593) & _MASK32
+    code = ((code << 13) | (code >> 19)) & _MASK32
+    code = (code * 5 + 0xE6546B64) & _MASK32
+    code ^= 4
+    code ^= code >> 16
+    code = (code * 0x85EBCA6B) & _MASK32
+    code ^= code >> 13
+    code = (code * 0xC2B2AE35) & _MASK32
+    code ^= code >> 16
+    if code >= 0x80000000:  # back to Java's signed int
+        code -= 1 << 32
+    if code >= 0:
+        return code
+    if code != -(1 << 31):
+        return -code
+    return 0
+
+
+def assign_to_key_group(key: Any, max_parallelism: int) -> int:
+    """The key group (0 <= kg < max_parallelism) of ``key``."""
+    return murmur_hash(stable_hash(key)) % max_parallelism
+
+
+def operator_index_for_key_group(max_parallelism: int, parallelism: int, key_group: int) -> int:
+    """The subtask (0 <= i < parallelism) that owns ``key_group``."""
+    return key_group * parallelism // max_parallelism
+
+
+def assign_key_to_operator(key: Any, max_parallelism: int, parallelism: int) -> int:
+    """The subtask that owns ``key``."""
+    return operator_index_for_key_group(max_parallelism, parallelism, assign_to_key_group(key, max_parallelism))
+
+
+def key_group_range(max_parallelism: int, parallelism: int, operator_index: int) -> range:
+    """Key groups owned by subtask ``operator_index`` (Flink ``computeKeyGroupRangeForOperatorIndex``)."""
+    if not 0 < parallelism <= max_parallelism:
+        raise ValueError(f"parallelism must be in 1..{max_parallelism}, got {parallelism}")
+    start = (operator_index * max_parallelism + parallelism - 1) // parallelism
+    end = ((operator_index + 1) * max_parallelism - 1) // parallelism
+    return range(start, end + 1)

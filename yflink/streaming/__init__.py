@@ -1,0 +1,1 @@
+"""Stream operators, operator chains and the stream task that runs them."""

@@ -1,0 +1,1 @@
+"""Stream operators: the runtime side of the user's functions."""

@@ -1,0 +1,202 @@
+"""The contract between the runtime and every stream operator.
+
+A task runs a *chain* of operators (Flink: ``OperatorChain``). Records move through the chain in batches:
+``process_batch(values, timestamps)`` receives a list of records and a parallel list of their timestamps (ms
+since the epoch) or None when the records carry none; the operator emits through ``self.output.emit`` to the
+next operator in the chain (a plain function call, nothing serialized) or to the network at the chain's end.
+
+Lifecycle (Flink ``StreamOperator``): ``setup`` -> ``open`` -> ``process_batch``/``process_watermark``* ->
+``end_input`` (bounded input exhausted) -> ``close``. Errors raised by user code propagate and fail the task.
+
+Source of the semantics: Flink ``AbstractStreamOperator``, ``OneInputStreamOperator``, ``BoundedOneInput``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional, Protocol
+
+
+class ChainingStrategy(Enum):
+    """Flink's ``ChainingStrategy``: whether an operator may be chained to its predecessor / successor."""
+
+    ALWAYS = "ALWAYS"  # chain to predecessor and successors where the edge allows
+    HEAD = "HEAD"  # start a new chain, but successors may chain to it
+    NEVER = "NEVER"  # neither
+
+
+class Output(Protocol):
+    """Where an operator sends its results."""
+
+    def emit(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        """Pass a batch on; ``timestamps`` parallel to ``values`` (ms) or None."""
+
+    def emit_watermark(self, watermark: int) -> None:
+        """Pass a watermark (ms) on."""
+
+
+@dataclass
+class TaskInfo:
+    """What an operator may know about the subtask it runs in (Flink ``TaskInfo`` + job facts)."""
+
+    job_id: str
+    job_name: str
+    task_name: str
+    subtask_index: int
+    parallelism: int
+    max_parallelism: int
+    attempt_number: int = 0
+    job_parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def task_name_with_subtasks(self) -> str:
+        return f"{self.task_name} ({self.subtask_index + 1}/{self.parallelism})"
+
+
+class StreamOperator:
+    """Base class of every operator. Subclasses override what they need.
+
+    Attributes set by :meth:`setup`: ``task_info``, ``output``, ``keyed_backend`` (a keyed state backend when
+    the operator's input is keyed, else None).
+    """
+
+    chaining_strategy: ChainingStrategy = ChainingStrategy.ALWAYS
+    #: True when the operator reads keyed state; the task then gives it a keyed state backend.
+    is_keyed: bool = False
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.task_info: TaskInfo
+        self.output: Output
+        self.keyed_backend: Any = None
+
+    def setup(self, task_info: TaskInfo, output: Output, keyed_backend: Any = None) -> None:
+        self.task_info = task_info
+        self.output = output
+        self.keyed_backend = keyed_backend
+
+    def open(self) -> None:
+        """Called once before the first record; user functions' ``open(runtime_context)`` runs here."""
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        """Process a batch of records; the default passes it on unchanged."""
+        self.output.emit(values, timestamps)
+
+    def process_watermark(self, watermark: int) -> None:
+        """A watermark (ms) arrived; the default passes it on."""
+        self.output.emit_watermark(watermark)
+
+    def end_input(self) -> None:
+        """The (bounded) input is exhausted: emit anything still buffered."""
+
+    def close(self) -> None:
+        """Release resources; user functions' ``close()`` runs here. Called after success and failure."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class SourceReader(Protocol):
+    """Reads records for one source subtask (Flink FLIP-27 ``SourceReader``, polled in batches)."""
+
+    def open(self, task_info: TaskInfo) -> None:
+        """Prepare to read; splits are assigned statically from ``task_info``'s index and parallelism."""
+
+    def poll_batch(self, max_records: int) -> Optional[tuple[list[Any], Optional[list[int]]]]:
+        """Up to ``max_records`` records and their timestamps (ms) or None for none; ``([], None)`` when nothing is
+        available right now; None when the input has ended (bounded sources only)."""
+
+    def close(self) -> None:
+        """Release files, sockets, threads."""
+
+
+class Source(Protocol):
+    """A source of records (Flink ``Source``): bounded or not, creates one reader per subtask."""
+
+    def is_bounded(self) -> bool:
+        ...
+
+    def create_reader(self) -> SourceReader:
+        ...
+
+
+class SinkWriter(Protocol):
+    """Writes the records of one sink subtask (Flink ``SinkWriter``)."""
+
+    def open(self, task_info: TaskInfo) -> None:
+        ...
+
+    def write_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        ...
+
+    def flush(self, end_of_input: bool) -> None:
+        """Make written records durable/visible (called at end of input; at checkpoints later)."""
+
+    def close(self) -> None:
+        ...
+
+
+class Sink(Protocol):
+    """A sink (Flink ``Sink``): creates one writer per subtask."""
+
+    def create_writer(self) -> SinkWriter:
+        ...
+
+
+class SourceOperator(StreamOperator):
+    """The head of a source task: polls its reader and emits what it reads."""
+
+    chaining_strategy = ChainingStrategy.HEAD
+
+    def __init__(self, source: Source, name: str = "Source") -> None:
+        super().__init__(name)
+        self.source = source
+        self.reader: SourceReader | None = None
+
+    def open(self) -> None:
+        self.reader = self.source.create_reader()
+        self.reader.open(self.task_info)
+
+    def emit_next(self, max_records: int) -> Optional[int]:
+        """Read and emit up to ``max_records``; returns how many, or None at end of input."""
+        assert self.reader is not None
+        polled = self.reader.poll_batch(max_records)
+        if polled is None:
+            return None
+        values, timestamps = polled
+        if values:
+            self.output.emit(values, timestamps)
+        return len(values)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+
+class SinkOperator(StreamOperator):
+    """The end of a chain that writes to a :class:`Sink`."""
+
+    def __init__(self, sink: Sink, name: str = "Sink") -> None:
+        super().__init__(name)
+        self.sink = sink
+        self.writer: SinkWriter | None = None
+
+    def open(self) -> None:
+        self.writer = self.sink.create_writer()
+        self.writer.open(self.task_info)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        assert self.writer is not None
+        self.writer.write_batch(values, timestamps)
+
+    def process_watermark(self, watermark: int) -> None:
+        pass
+
+    def end_input(self) -> None:
+        if self.writer is not None:
+            self.writer.flush(True)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
