@@ -1,0 +1,1 @@
+"""The JobMaster: one per job; ExecutionGraph, scheduling, slot pool."""
