@@ -228,3 +228,12 @@ def default_max_parallelism(parallelism: int) -> int:
     while power < target:
         power <<= 1
     return min(max(power, 128), 1 << 15)
+
+# --- client --------------------------------------------------------------------------------------
+CLIENT_PROGRESS = option("client.progress.enabled", _parse_bool, False,
+                         "yflink: the client prints job status and records in/out per vertex on stderr.")
+CLIENT_PROGRESS_INTERVAL = option("client.progress.interval", parse_duration_ms, 1000,
+                                  "yflink: how often the client polls and prints progress, ms.")
+ENV_PID_DIR = option("env.pid.dir", _parse_str, "/tmp", "Directory of standalone cluster pid files.")
+ENV_LOG_DIR = option("env.log.dir", _parse_str, None,
+                     "Directory of standalone cluster logs (default: <tmp>/yflink-<user>/log).")

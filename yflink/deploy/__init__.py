@@ -1,0 +1,1 @@
+"""Deployments: the embedded local cluster, standalone clusters (later: YARN)."""
