@@ -1,0 +1,328 @@
+"""User function interfaces (PyFlink ``pyflink.datastream.functions``).
+
+These classes are the contract between a user's program and the runtime's operators: subclass one and
+pass an instance to ``map``/``flat_map``/``process``/..., or pass a plain callable where PyFlink accepts one.
+Every function has ``open(runtime_context)``, called once per parallel instance before the first record,
+and ``close()``, called at the end (also after a failure).
+
+Output conventions (as in PyFlink, which has no Collector):
+
+* ``MapFunction.map`` returns one element; ``FilterFunction.filter`` returns a truth value;
+* ``FlatMapFunction.flat_map``, ``ProcessFunction.process_element`` and ``KeyedProcessFunction.on_timer``
+  *yield* (or return an iterable of) zero or more elements;
+* ``SinkFunction.invoke(value, context)`` consumes an element; ``SourceFunction.run(ctx)`` emits with
+  ``ctx.collect(element)`` until its input ends or ``cancel()`` is called.
+
+Source of the semantics: Flink documentation, "Operators" and "Process Function", and PyFlink
+``pyflink/datastream/functions.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Optional
+
+from yflink.datastream.state import (
+    AggregatingState,
+    AggregatingStateDescriptor,
+    ListState,
+    ListStateDescriptor,
+    MapState,
+    MapStateDescriptor,
+    ReducingState,
+    ReducingStateDescriptor,
+    ValueState,
+    ValueStateDescriptor,
+)
+from yflink.datastream.time_domain import TimeDomain
+from yflink.datastream.timerservice import TimerService
+
+__all__ = [
+    "AggregateFunction",
+    "FilterFunction",
+    "FlatMapFunction",
+    "Function",
+    "KeySelector",
+    "KeyedProcessFunction",
+    "MapFunction",
+    "ProcessFunction",
+    "ReduceFunction",
+    "RuntimeContext",
+    "SinkFunction",
+    "SourceFunction",
+    "TimerService",
+]
+
+
+class KeyedStateStore(ABC):
+    """Access to keyed state (only on a keyed stream, i.e. after ``key_by``)."""
+
+    @abstractmethod
+    def get_state(self, state_descriptor: ValueStateDescriptor) -> ValueState[Any]:
+        """The ValueState named by ``state_descriptor``, scoped to the current key."""
+
+    @abstractmethod
+    def get_list_state(self, state_descriptor: ListStateDescriptor) -> ListState[Any]:
+        ...
+
+    @abstractmethod
+    def get_map_state(self, state_descriptor: MapStateDescriptor) -> MapState[Any, Any]:
+        ...
+
+    @abstractmethod
+    def get_reducing_state(self, state_descriptor: ReducingStateDescriptor) -> ReducingState[Any]:
+        ...
+
+    @abstractmethod
+    def get_aggregating_state(self, state_descriptor: AggregatingStateDescriptor) -> AggregatingState[Any, Any]:
+        ...
+
+
+class RuntimeContext(KeyedStateStore):
+    """What a function instance knows about where it runs (PyFlink ``RuntimeContext``)."""
+
+    @abstractmethod
+    def get_task_name(self) -> str:
+        """The name of the task (operator chain) the function runs in."""
+
+    @abstractmethod
+    def get_number_of_parallel_subtasks(self) -> int:
+        """The parallelism of the operator."""
+
+    @abstractmethod
+    def get_max_number_of_parallel_subtasks(self) -> int:
+        """The max parallelism (number of key groups) of the operator."""
+
+    @abstractmethod
+    def get_index_of_this_subtask(self) -> int:
+        """This instance's index, 0 .. parallelism-1."""
+
+    @abstractmethod
+    def get_attempt_number(self) -> int:
+        """The attempt of this subtask, 0 for the first."""
+
+    @abstractmethod
+    def get_task_name_with_subtasks(self) -> str:
+        """The task name with ``(index+1/parallelism)``, e.g. ``Map (3/6)``."""
+
+    @abstractmethod
+    def get_job_parameter(self, key: str, default_value: str) -> str:
+        """The global job parameter ``key`` (``ExecutionConfig.set_global_job_parameters``), or the default."""
+
+
+class Function(ABC):
+    """Base of all user functions."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        """Called once per parallel instance before the first element."""
+
+    def close(self) -> None:
+        """Called once at the end, also after a failure."""
+
+
+class MapFunction(Function):
+    """One element in, one element out: ``ds.map(MyMapFunction())``."""
+
+    @abstractmethod
+    def map(self, value: Any) -> Any:
+        """The transformed element."""
+
+
+class FlatMapFunction(Function):
+    """One element in, zero or more out: ``flat_map`` yields them (or returns an iterable)."""
+
+    @abstractmethod
+    def flat_map(self, value: Any) -> Any:
+        """An iterable (usually a generator) of output elements."""
+
+
+class FilterFunction(Function):
+    """Keeps the elements for which ``filter`` returns a true value."""
+
+    @abstractmethod
+    def filter(self, value: Any) -> bool:
+        ...
+
+
+class ReduceFunction(Function):
+    """Combines two values of the same type into one (per key on a keyed stream)."""
+
+    @abstractmethod
+    def reduce(self, value1: Any, value2: Any) -> Any:
+        """The combination of the aggregate so far (``value1``) and the new element (``value2``)."""
+
+
+class AggregateFunction(Function):
+    """Incremental aggregation with an accumulator (for AggregatingState and windows)."""
+
+    @abstractmethod
+    def create_accumulator(self) -> Any:
+        ...
+
+    @abstractmethod
+    def add(self, value: Any, accumulator: Any) -> Any:
+        """The accumulator with ``value`` added (may be ``accumulator`` itself, modified)."""
+
+    @abstractmethod
+    def get_result(self, accumulator: Any) -> Any:
+        ...
+
+    @abstractmethod
+    def merge(self, acc_a: Any, acc_b: Any) -> Any:
+        ...
+
+
+class KeySelector(Function):
+    """Extracts the key of an element; the same element must always give the same (hashable) key."""
+
+    @abstractmethod
+    def get_key(self, value: Any) -> Any:
+        ...
+
+
+class FunctionWrapper(Function):
+    """Wraps a plain callable."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self._func = func
+
+
+class MapFunctionWrapper(FunctionWrapper, MapFunction):
+    def map(self, value: Any) -> Any:
+        return self._func(value)
+
+
+class FlatMapFunctionWrapper(FunctionWrapper, FlatMapFunction):
+    def flat_map(self, value: Any) -> Any:
+        return self._func(value)
+
+
+class FilterFunctionWrapper(FunctionWrapper, FilterFunction):
+    def filter(self, value: Any) -> bool:
+        return self._func(value)  # type: ignore[no-any-return]
+
+
+class ReduceFunctionWrapper(FunctionWrapper, ReduceFunction):
+    def reduce(self, value1: Any, value2: Any) -> Any:
+        return self._func(value1, value2)
+
+
+class KeySelectorFunctionWrapper(FunctionWrapper, KeySelector):
+    def get_key(self, value: Any) -> Any:
+        return self._func(value)
+
+
+class ProcessFunction(Function):
+    """Processes each element with access to its timestamp and the time (PyFlink ``ProcessFunction``).
+
+    ``process_element`` yields zero or more output elements. Outputs carry the input element's timestamp.
+    """
+
+    class Context(ABC):
+        """Information about the element being processed; valid only during the call."""
+
+        @abstractmethod
+        def timer_service(self) -> TimerService:
+            """Current processing time and watermark (timers need a keyed stream)."""
+
+        @abstractmethod
+        def timestamp(self) -> Optional[int]:
+            """The element's timestamp (ms), or None when it has none."""
+
+    @abstractmethod
+    def process_element(self, value: Any, ctx: "ProcessFunction.Context") -> Any:
+        """Process one element; yield the outputs."""
+
+
+class KeyedProcessFunction(Function):
+    """Processes each element of a keyed stream, with keyed state and timers (PyFlink ``KeyedProcessFunction``).
+
+    ``process_element`` and ``on_timer`` yield zero or more output elements.
+    """
+
+    class Context(ABC):
+        @abstractmethod
+        def get_current_key(self) -> Any:
+            """The key of the element (or timer) being processed."""
+
+        @abstractmethod
+        def timer_service(self) -> TimerService:
+            ...
+
+        @abstractmethod
+        def timestamp(self) -> Optional[int]:
+            """The element's timestamp, or the firing timer's time (ms); None when the element has none."""
+
+    class OnTimerContext(Context):
+        @abstractmethod
+        def time_domain(self) -> TimeDomain:
+            """Whether the firing timer is an event-time or a processing-time timer."""
+
+    @abstractmethod
+    def process_element(self, value: Any, ctx: "KeyedProcessFunction.Context") -> Any:
+        """Process one element; yield the outputs."""
+
+    def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext") -> Any:
+        """A timer set through ``ctx.timer_service()`` fired; yield the outputs."""
+
+
+class SourceFunction(Function):
+    """A source written as a loop (Flink's legacy ``SourceFunction``), used with ``env.add_source``.
+
+    ``run(ctx)`` emits elements with ``ctx.collect(element)`` and returns when the input ends; ``cancel()`` is
+    called from another thread to ask it to stop (set a flag that ``run`` checks). Each parallel instance
+    runs its own ``run``; a non-parallel source (the default of ``add_source``) has one.
+    """
+
+    class SourceContext(ABC):
+        @abstractmethod
+        def collect(self, element: Any) -> None:
+            """Emit ``element`` without a timestamp."""
+
+        @abstractmethod
+        def collect_with_timestamp(self, element: Any, timestamp: int) -> None:
+            """Emit ``element`` with event timestamp ``timestamp`` (ms)."""
+
+        @abstractmethod
+        def emit_watermark(self, watermark: int) -> None:
+            """Emit a watermark (ms)."""
+
+        @abstractmethod
+        def mark_as_temporarily_idle(self) -> None:
+            ...
+
+        @abstractmethod
+        def get_checkpoint_lock(self) -> Any:
+            """A lock to hold while emitting and updating the source's own state together."""
+
+    @abstractmethod
+    def run(self, ctx: "SourceFunction.SourceContext") -> None:
+        """Emit elements through ``ctx`` until the input ends or ``cancel()`` is called."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Ask ``run`` to return soon (called from another thread)."""
+
+
+class SinkFunction(Function):
+    """Writes elements out (Flink's legacy ``SinkFunction``), used with ``DataStream.add_sink``."""
+
+    class Context(ABC):
+        @abstractmethod
+        def current_processing_time(self) -> int:
+            ...
+
+        @abstractmethod
+        def current_watermark(self) -> int:
+            ...
+
+        @abstractmethod
+        def timestamp(self) -> Optional[int]:
+            """The element's timestamp (ms), or None."""
+
+    @abstractmethod
+    def invoke(self, value: Any, context: "SinkFunction.Context") -> None:
+        """Write one element."""
+
+    def finish(self) -> None:
+        """The input ended: make everything written visible (before ``close``)."""
