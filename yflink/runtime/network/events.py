@@ -1,0 +1,32 @@
+"""Events that travel in-band with records (Flink ``EndOfPartitionEvent``; watermarks and barriers later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EndOfPartition:
+    """The producer wrote everything it will write to this subpartition."""
+
+    _instance: "EndOfPartition | None" = None
+
+    def __new__(cls) -> "EndOfPartition":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (EndOfPartition, ())
+
+    def __repr__(self) -> str:
+        return "EndOfPartition"
+
+
+END_OF_PARTITION = EndOfPartition()
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Event time has reached ``timestamp`` ms on this channel."""
+
+    timestamp: int

@@ -1,0 +1,1 @@
+"""The TaskExecutor (TaskManager process) and its slot workers."""

@@ -1,0 +1,269 @@
+"""Task: one subtask running in a slot worker, from deployment to a terminal ExecutionState.
+
+Source of the semantics: Flink ``Task`` and ``StreamTask`` (``SourceStreamTask``/``OneInputStreamTask``):
+DEPLOYING -> INITIALIZING (operators set up, partitions registered, inputs connected) -> RUNNING -> FINISHED,
+or FAILED with the error, or CANCELED. A task reads its input gate, passes each batch through its operator
+chain, and waits while its output subpartitions are full (backpressure). Busy, idle and backpressured time
+are measured as Flink's ``busyTimeMsPerSecond`` / ``idleTimeMsPerSecond`` / ``backPressuredTimeMsPerSecond``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import cloudpickle
+
+from yflink.common import config_options as opts
+from yflink.common.configuration import Configuration
+from yflink.graph.job_graph import ChainSpec
+from yflink.runtime.deployment import TaskDeploymentDescriptor
+from yflink.runtime.network import DATA, ERROR, EVENT
+from yflink.runtime.network.events import EndOfPartition
+from yflink.runtime.network.gate import InputGate, LocalInputChannel, RemoteInputChannel, UpstreamFailure
+from yflink.runtime.network.partition import RecordWriter, ResultPartition
+from yflink.runtime.network.transport import PartitionRegistry
+from yflink.runtime.states import ExecutionState
+from yflink.streaming.operator_chain import OperatorChain
+from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
+from yflink.streaming.operators.collect import CollectSinkOperator
+
+log = logging.getLogger(__name__)
+
+StateReporter = Callable[[str, ExecutionState, Optional[str]], None]
+#: (deployment, operator id, subtask index, records, end of input)
+TaskCollectSender = Callable[[TaskDeploymentDescriptor, str, int, list[Any], bool], None]
+
+
+@dataclass
+class TaskMetrics:
+    records_in: int = 0
+    busy_ms: float = 0.0
+    idle_ms: float = 0.0
+    backpressured_ms: float = 0.0
+
+
+class Task:
+    """Runs one TaskDeploymentDescriptor.
+
+    Args:
+        tdd: what to run and how it is wired.
+        registry: this slot worker's result partitions (local consumers read them directly).
+        data_address: this slot worker's data server ("host:port"); channels from it are local.
+        report: callback (execution id, new state, failure text) to the TaskExecutor.
+        collect_sender: where collect sinks send records.
+    """
+
+    def __init__(self, tdd: TaskDeploymentDescriptor, registry: PartitionRegistry, data_address: str,
+                 report: StateReporter, collect_sender: TaskCollectSender) -> None:
+        self.tdd = tdd
+        self.registry = registry
+        self.data_address = data_address
+        self.report = report
+        self.collect_sender = collect_sender
+        self.state = ExecutionState.DEPLOYING
+        self.metrics = TaskMetrics()
+        self.writers: list[RecordWriter] = []
+        self.partitions: list[ResultPartition] = []
+        self.gate = InputGate()
+        self._asyncio_task: Optional[asyncio.Task[None]] = None
+        config = Configuration()
+        for k, v in tdd.config.items():
+            config.set_string(k, v)
+        self.batch_size = max(1, config.get(opts.BATCH_SIZE))
+        self.buffer_timeout_s = (config.get(opts.BUFFER_TIMEOUT) / 1000.0
+                                 if config.get(opts.BUFFER_TIMEOUT_ENABLED) else None)
+        self.credits = max(1, config.get(opts.BUFFERS_PER_CHANNEL)) + 2
+        self.capacity = max(1, config.get(opts.BUFFERS_PER_CHANNEL))
+
+    @property
+    def execution_id(self) -> str:
+        return self.tdd.execution_id
+
+    @property
+    def records_out(self) -> int:
+        return sum(w.records_out for w in self.writers)
+
+    def start(self) -> asyncio.Task[None]:
+        self._asyncio_task = asyncio.get_running_loop().create_task(self.run(), name=self.tdd.task_name)
+        return self._asyncio_task
+
+    def cancel(self) -> None:
+        if self._asyncio_task is not None and not self._asyncio_task.done():
+            self._asyncio_task.cancel()
+
+    def _transition(self, state: ExecutionState, failure: Optional[str] = None) -> None:
+        self.state = state
+        self.report(self.execution_id, state, failure)
+
+    # --- the life of a task ----------------------------------------------------------------------
+    async def run(self) -> None:
+        chain: Optional[OperatorChain] = None
+        flusher: Optional[asyncio.Task[None]] = None
+        try:
+            self._transition(ExecutionState.INITIALIZING)
+            chain = self._build()
+            chain.open()
+            await self.gate.connect()
+            self._transition(ExecutionState.RUNNING)
+            if self.buffer_timeout_s is not None:
+                flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+            if isinstance(chain.head, SourceOperator):
+                await self._run_source(chain.head)
+            else:
+                await self._run_input(chain.head)
+            chain.end_input()
+            for writer in self.writers:
+                writer.finish()
+            errors = chain.close()
+            chain = None
+            if errors:
+                raise errors[0]
+            self._transition(ExecutionState.FINISHED)
+        except asyncio.CancelledError:
+            self._abort(chain, "canceled")
+            self._transition(ExecutionState.CANCELED)
+        except BaseException as exc:  # noqa: BLE001 - every failure of user code fails the task
+            failure = _describe(exc, self.tdd.task_name, self.tdd.subtask_index, self.tdd.parallelism)
+            log.warning("Task %s failed: %s", self.tdd.task_name, failure)
+            self._abort(chain, failure)
+            self._transition(ExecutionState.FAILED, failure)
+        finally:
+            if flusher is not None:
+                flusher.cancel()
+            self.gate.close()
+
+    def _abort(self, chain: Optional[OperatorChain], reason: str) -> None:
+        for partition in self.partitions:
+            partition.fail(f"producer '{self.tdd.task_name} ({self.tdd.subtask_index + 1}/"
+                           f"{self.tdd.parallelism})' did not finish: {reason.splitlines()[0] if reason else ''}")
+        if chain is not None:
+            for err in chain.close():
+                log.debug("error closing operator after failure: %r", err)
+
+    def _build(self) -> OperatorChain:
+        tdd = self.tdd
+        spec: ChainSpec = cloudpickle.loads(tdd.chain)
+        for desc in tdd.partitions:
+            partition = ResultPartition(desc.partition_id, desc.num_subpartitions, self.capacity,
+                                        on_released=self.registry.release)
+            self.partitions.append(partition)
+            self.registry.register(partition)
+        partitioners = {index: p for node in spec.operators.values() for index, p in node.network_outputs}
+        self.writers = [RecordWriter(p, partitioners[d.edge_index], self.batch_size)
+                        for d, p in zip(tdd.partitions, self.partitions)]
+        for gate_desc in tdd.gates:
+            for ch in gate_desc.channels:
+                if ch.data_address == self.data_address:
+                    LocalInputChannel(self.gate, ch, self.registry, gate_desc.type_number)
+                else:
+                    RemoteInputChannel(self.gate, ch, self.credits, gate_desc.type_number)
+        info = TaskInfo(job_id=tdd.job_id, job_name=tdd.job_name, task_name=tdd.task_name,
+                        subtask_index=tdd.subtask_index, parallelism=tdd.parallelism,
+                        max_parallelism=tdd.max_parallelism, attempt_number=tdd.attempt_number,
+                        job_parameters={k: str(v) for k, v in tdd.config.items()})
+        return OperatorChain(spec, self.writers, info, self._keyed_backend, self._configure)
+
+    def _configure(self, op: StreamOperator) -> None:
+        if isinstance(op, CollectSinkOperator):
+            op.sender = functools.partial(self.collect_sender, self.tdd)
+
+    def _keyed_backend(self, op: StreamOperator) -> Any:
+        from yflink.state.backends.hashmap import create_keyed_state_backend
+
+        return create_keyed_state_backend(self.tdd.max_parallelism, self.tdd.parallelism, self.tdd.subtask_index)
+
+    async def _wait_for_output_space(self) -> None:
+        for writer in self.writers:
+            if not writer.partition.has_space():
+                start = time.perf_counter()
+                await writer.partition.wait_for_space()
+                self.metrics.backpressured_ms += (time.perf_counter() - start) * 1000.0
+
+    async def _run_source(self, head: SourceOperator) -> None:
+        batch_size = self.batch_size
+        metrics = self.metrics
+        clock = time.perf_counter
+        writers = self.writers
+        while True:
+            start = clock()
+            n = head.emit_next(batch_size)
+            metrics.busy_ms += (clock() - start) * 1000.0
+            if n is None:
+                return
+            if n == 0:
+                start = clock()
+                await asyncio.sleep(0.001)
+                metrics.idle_ms += (clock() - start) * 1000.0
+                continue
+            for writer in writers:
+                if not writer.partition.has_space():
+                    await self._wait_for_output_space()
+                    break
+            else:
+                await asyncio.sleep(0)
+
+    async def _run_input(self, head: StreamOperator) -> None:
+        gate = self.gate
+        channels = gate.channels
+        remaining = len(channels)
+        if remaining == 0:
+            return
+        metrics = self.metrics
+        clock = time.perf_counter
+        writers = self.writers
+        two_input = any(c.type_number for c in channels)
+        process = head.process_batch
+        process1 = getattr(head, "process_batch1", None)
+        process2 = getattr(head, "process_batch2", None)
+        yield_every = 0
+        while remaining:
+            got = gate.poll_now()
+            if got is None:
+                start = clock()
+                got = await gate.next()
+                metrics.idle_ms += (clock() - start) * 1000.0
+                yield_every = 0
+            index, item = got
+            kind = item[0]
+            if kind == DATA:
+                values = item[1]
+                metrics.records_in += len(values)
+                start = clock()
+                if two_input:
+                    (process1 if channels[index].type_number == 1 else process2)(values, item[2])  # type: ignore[misc]
+                else:
+                    process(values, item[2])
+                metrics.busy_ms += (clock() - start) * 1000.0
+                for writer in writers:
+                    if not writer.partition.has_space():
+                        await self._wait_for_output_space()
+                        break
+                else:
+                    yield_every += 1
+                    if yield_every >= 8:
+                        yield_every = 0
+                        await asyncio.sleep(0)
+            elif kind == EVENT:
+                if isinstance(item[1], EndOfPartition):
+                    remaining -= 1
+            elif kind == ERROR:
+                raise UpstreamFailure(str(item[1]))
+
+    async def _flush_periodically(self) -> None:
+        assert self.buffer_timeout_s is not None
+        while True:
+            await asyncio.sleep(self.buffer_timeout_s)
+            for writer in self.writers:
+                writer.flush_all()
+
+
+def _describe(exc: BaseException, task_name: str, subtask_index: int, parallelism: int) -> str:
+    """The failure text shown by the CLI and ``GET /jobs/{id}/exceptions``: where, what, and the traceback."""
+    tb = "".join(traceback.format_exception(exc))
+    return f"{type(exc).__name__}: {exc}\n  in task '{task_name}' ({subtask_index + 1}/{parallelism})\n\n{tb}"
