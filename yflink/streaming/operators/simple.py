@@ -1,0 +1,295 @@
+"""Stateless operators: map, flat_map, filter, the sink-function and print sinks, timestamp assignment.
+
+Each works on a whole batch with one comprehension over the records (``[f(v) for v in values]``), binds
+what it calls to locals, and builds no per-record wrapper when the batch carries no timestamps. Output
+records keep their input's timestamp, as Flink's operators do. Emitting happens outside the ``try`` that
+guards the user function, so an error further down the chain is not blamed on this operator.
+
+Source of the semantics: Flink ``StreamMap``, ``StreamFlatMap``, ``StreamFilter``, ``StreamSink``,
+``PrintSinkFunction``/``PrintSinkOutputWriter`` and ``TimestampsAndWatermarksOperator``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from itertools import compress
+from typing import Any, Optional
+
+from yflink.common.typeinfo import TypeInformation, python_string
+from yflink.common.watermark_strategy import WatermarkStrategy
+from yflink.datastream.functions import SinkFunction
+from yflink.streaming.operators.base import StreamOperator
+from yflink.streaming.operators.udf import (
+    MAX_WATERMARK,
+    MIN_WATERMARK,
+    StreamingRuntimeContext,
+    as_callable,
+    close_function,
+    open_function,
+    user_error,
+)
+
+
+class UdfOperator(StreamOperator):
+    """An operator around one user function (Flink ``AbstractUdfStreamOperator``).
+
+    Args:
+        function: a Function object (``MapFunction``, ...) or a plain callable.
+        method: the Function's method to call per record (``map``, ``flat_map``, ``filter``, ...).
+        name: the operator's name, shown in the graph and in error messages.
+    """
+
+    method = ""
+
+    def __init__(self, function: Any, name: str) -> None:
+        super().__init__(name)
+        self.function = function
+        self._fn: Any = None
+
+    def open(self) -> None:
+        self.runtime_context = StreamingRuntimeContext(self.task_info, self.keyed_backend)
+        open_function(self.function, self.runtime_context, self.name)
+        self._fn = as_callable(self.function, self.method)
+
+    def close(self) -> None:
+        close_function(self.function, self.name)
+
+    def _error(self, exc: BaseException) -> Exception:
+        return user_error(self.name, self._fn or self.function, exc)
+
+
+class StreamMap(UdfOperator):
+    """``map``: one output per input."""
+
+    method = "map"
+
+    def __init__(self, function: Any, name: str = "Map") -> None:
+        super().__init__(function, name)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        f = self._fn
+        try:
+            out = [f(v) for v in values]
+        except Exception as exc:
+            raise self._error(exc) from exc
+        self.output.emit(out, timestamps)
+
+
+class StreamFlatMap(UdfOperator):
+    """``flat_map``: the function yields (or returns an iterable of) zero or more outputs per input."""
+
+    method = "flat_map"
+
+    def __init__(self, function: Any, name: str = "FlatMap") -> None:
+        super().__init__(function, name)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        f = self._fn
+        out_ts: Optional[list[int]] = None
+        try:
+            if timestamps is None:
+                out = [x for v in values for x in f(v)]
+            else:
+                out, out_ts = [], []
+                for v, ts in zip(values, timestamps):
+                    produced = list(f(v))
+                    out += produced
+                    out_ts += [ts] * len(produced)
+        except Exception as exc:
+            raise self._error(exc) from exc
+        if out:
+            self.output.emit(out, out_ts)
+
+
+class StreamFilter(UdfOperator):
+    """``filter``: keeps the inputs for which the function returns a true value."""
+
+    method = "filter"
+
+    def __init__(self, function: Any, name: str = "Filter") -> None:
+        super().__init__(function, name)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        f = self._fn
+        try:
+            if timestamps is None:
+                out = [v for v in values if f(v)]
+                out_ts = None
+            else:
+                keep = [f(v) for v in values]
+                out = list(compress(values, keep))
+                out_ts = list(compress(timestamps, keep))
+        except Exception as exc:
+            raise self._error(exc) from exc
+        if out:
+            self.output.emit(out, out_ts)
+
+
+class _SinkContext(SinkFunction.Context):
+    __slots__ = ("_timestamp", "watermark")
+
+    def __init__(self) -> None:
+        self._timestamp: Optional[int] = None
+        self.watermark = MIN_WATERMARK
+
+    def current_processing_time(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def current_watermark(self) -> int:
+        return self.watermark
+
+    def timestamp(self) -> Optional[int]:
+        return self._timestamp
+
+
+class SinkFunctionOperator(UdfOperator):
+    """``add_sink``: calls ``SinkFunction.invoke(value, context)`` per record, ``finish()`` at end of input."""
+
+    method = "invoke"
+
+    def __init__(self, function: SinkFunction, name: str = "Unnamed") -> None:
+        super().__init__(function, name)
+
+    def open(self) -> None:
+        super().open()
+        self._ctx = _SinkContext()
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        invoke, ctx = self._fn, self._ctx
+        try:
+            if timestamps is None:
+                ctx._timestamp = None
+                for v in values:
+                    invoke(v, ctx)
+            else:
+                for v, ts in zip(values, timestamps):
+                    ctx._timestamp = ts
+                    invoke(v, ctx)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def process_watermark(self, watermark: int) -> None:
+        self._ctx.watermark = watermark
+
+    def end_input(self) -> None:
+        finish = getattr(self.function, "finish", None)
+        if callable(finish):
+            try:
+                finish()
+            except Exception as exc:
+                raise user_error(self.name, finish, exc) from exc
+
+
+def print_prefix(sink_identifier: Optional[str], subtask_index: int, parallelism: int) -> str:
+    """Flink's ``PrintSinkOutputWriter`` prefix: ``id:3> `` / ``3> `` with parallelism > 1, ``id> `` / ``""``."""
+    prefix = sink_identifier or ""
+    if parallelism > 1:
+        if prefix:
+            prefix += ":"
+        prefix += str(subtask_index + 1)
+    if prefix:
+        prefix += "> "
+    return prefix
+
+
+class PrintSinkOperator(StreamOperator):
+    """``print()``: writes each record on its own line to standard output, flushed after every batch.
+
+    Args:
+        sink_identifier: printed before each record (``print("out")`` gives ``out> ...``).
+        output_type: the stream's TypeInformation: records show as Flink's print sink shows them
+            (:meth:`TypeInformation.to_display_string`); None shows Python's ``str()``.
+    """
+
+    def __init__(self, sink_identifier: Optional[str] = None, output_type: Optional[TypeInformation] = None,
+                 name: str = "Print to Std. Out") -> None:
+        super().__init__(name)
+        self.sink_identifier = sink_identifier
+        self.output_type = output_type
+
+    def open(self) -> None:
+        self._prefix = print_prefix(self.sink_identifier, self.task_info.subtask_index, self.task_info.parallelism)
+        self._show = self.output_type.to_display_string if self.output_type is not None else python_string
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        show, prefix = self._show, self._prefix
+        if prefix:
+            text = "".join([f"{prefix}{show(v)}\n" for v in values])
+        else:
+            text = "".join([f"{show(v)}\n" for v in values])
+        out = sys.stdout
+        out.write(text)
+        out.flush()
+
+    def process_watermark(self, watermark: int) -> None:
+        pass
+
+
+class TimestampsAndWatermarksOperator(StreamOperator):
+    """``assign_timestamps_and_watermarks``: sets record timestamps and emits periodic watermarks.
+
+    With a TimestampAssigner every record gets ``extract_timestamp(value, record_timestamp)`` (the record's
+    timestamp, or Java's Long.MIN_VALUE when it has none); without one records keep their timestamps. The
+    watermark is ``highest timestamp - out-of-orderness - 1`` ms, emitted when it advanced and at least
+    ``auto_watermark_interval_ms`` after the last one (checked as batches arrive), and at end of input.
+    Watermarks from upstream are dropped except the final ``MAX_WATERMARK``, as in Flink.
+
+    Args:
+        watermark_strategy: the strategy (out-of-orderness bound, assigner).
+        auto_watermark_interval_ms: ``pipeline.auto-watermark-interval``; 0 disables periodic watermarks.
+    """
+
+    def __init__(self, watermark_strategy: WatermarkStrategy, auto_watermark_interval_ms: int = 200,
+                 name: str = "Timestamps/Watermarks") -> None:
+        super().__init__(name)
+        self.watermark_strategy = watermark_strategy
+        self.auto_watermark_interval_ms = auto_watermark_interval_ms
+
+    def open(self) -> None:
+        assigner = self.watermark_strategy.get_timestamp_assigner()
+        self._extract = assigner.extract_timestamp if assigner is not None else None
+        self._max_timestamp = MIN_WATERMARK
+        self._last_watermark = MIN_WATERMARK
+        self._last_emit = time.monotonic()
+        if assigner is not None:
+            open_function(assigner, StreamingRuntimeContext(self.task_info, None), self.name)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        extract = self._extract
+        if extract is not None:
+            try:
+                if timestamps is None:
+                    timestamps = [extract(v, MIN_WATERMARK) for v in values]
+                else:
+                    timestamps = [extract(v, ts) for v, ts in zip(values, timestamps)]
+            except Exception as exc:
+                raise user_error(self.name, extract, exc) from exc
+        if timestamps:
+            highest = max(timestamps)
+            if highest > self._max_timestamp:
+                self._max_timestamp = highest
+        self.output.emit(values, timestamps)
+        if self.auto_watermark_interval_ms > 0:
+            now = time.monotonic()
+            if (now - self._last_emit) * 1000 >= self.auto_watermark_interval_ms:
+                self._last_emit = now
+                self._emit_periodic_watermark()
+
+    def _emit_periodic_watermark(self) -> None:
+        bound = self.watermark_strategy.max_out_of_orderness_ms
+        if bound is None or self._max_timestamp == MIN_WATERMARK:
+            return
+        watermark = self._max_timestamp - bound - 1
+        if watermark > self._last_watermark:
+            self._last_watermark = watermark
+            self.output.emit_watermark(watermark)
+
+    def process_watermark(self, watermark: int) -> None:
+        if watermark == MAX_WATERMARK and self._last_watermark != MAX_WATERMARK:
+            self._last_watermark = MAX_WATERMARK
+            self.output.emit_watermark(MAX_WATERMARK)
+
+    def end_input(self) -> None:
+        if self.auto_watermark_interval_ms > 0:
+            self._emit_periodic_watermark()
