@@ -15,6 +15,8 @@ operator chain (user functions included) as cloudpickle bytes that only slot wor
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -128,8 +130,31 @@ def is_chainable(edge: StreamEdge, graph: StreamGraph) -> bool:
     )
 
 
+def register_program_modules() -> None:
+    """Make cloudpickle ship the user's own modules by value.
+
+    Functions defined in the job script (``__main__``) travel by value anyway; functions the script imports
+    from modules beside it would otherwise travel as references that slot workers cannot import. Every loaded
+    module whose file lies under the script's directory (and not in an installed package) is shipped by value.
+    """
+    script = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if not script or not os.path.isfile(script):
+        return
+    root = os.path.dirname(os.path.abspath(script)) + os.sep
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if (not path or name == "__main__" or name.startswith("yflink") or "site-packages" in path
+                or not os.path.abspath(path).startswith(root)):
+            continue
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:
+            pass
+
+
 def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGraph:
     """Chain the StreamGraph's operators into JobVertices. Returns a JobGraph in topological order."""
+    register_program_modules()
     order = graph.topological_order()
     chain_of: dict[int, int] = {}  # node id -> head node id
     for node in order:

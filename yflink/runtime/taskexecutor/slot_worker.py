@@ -53,10 +53,11 @@ class SlotWorker(pb_grpc.SlotWorkerGatewayServicer):
         self.data_address = ""
         self._outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._stopped = asyncio.Event()
-        self._tm = self.channels.task_executor(taskmanager_address)
+        self._tm: Any = None  # the TaskManager's stub, made on the running loop
         self.ask_timeout_s = config.get(opts.RPC_ASK_TIMEOUT) / 1000.0
 
     async def run(self) -> None:
+        self._tm = self.channels.task_executor(self.taskmanager_address)
         data_port = await self.data_server.start()
         self.data_address = f"{self.host}:{data_port}"
         server, port = await start_server([(pb_grpc.add_SlotWorkerGatewayServicer_to_server, self)],
