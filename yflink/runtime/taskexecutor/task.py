@@ -167,6 +167,7 @@ class Task:
                         subtask_index=tdd.subtask_index, parallelism=tdd.parallelism,
                         max_parallelism=tdd.max_parallelism, attempt_number=tdd.attempt_number,
                         job_parameters={k: str(v) for k, v in tdd.config.items()})
+        self._task_info = info
         return OperatorChain(spec, self.writers, info, self._keyed_backend, self._configure)
 
     def _configure(self, op: StreamOperator) -> None:
@@ -174,9 +175,9 @@ class Task:
             op.sender = functools.partial(self.collect_sender, self.tdd)
 
     def _keyed_backend(self, op: StreamOperator) -> Any:
-        from yflink.state.backends.hashmap import create_keyed_state_backend
+        from yflink.state.backends import create_keyed_state_backend
 
-        return create_keyed_state_backend(self.tdd.max_parallelism, self.tdd.parallelism, self.tdd.subtask_index)
+        return create_keyed_state_backend(self._task_info)
 
     async def _wait_for_output_space(self) -> None:
         for writer in self.writers:
