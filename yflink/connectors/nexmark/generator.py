@@ -236,7 +236,7 @@ class NexmarkGenerator:
             block_stop = min(stop, ((n >> 10) + 1) << 10)
             block_range = range(n, block_stop, step)
             n = block_range[-1] + step
-            for i, ts in zip(block_range, ts_iter):
+            for i, ts in zip(block_range, ts_iter, strict=False):  # ts_iter runs on to later blocks
                 j = (i & 1023) << 2
                 w0 = words[j]
                 epoch = i // T

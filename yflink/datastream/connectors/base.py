@@ -44,7 +44,7 @@ class SourceReader(ABC):
         Returns ``([], None)`` when nothing is available right now, and None once a bounded input has ended.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release files, sockets, threads. Called after success and failure; must not raise for a reader that
         was never opened."""
 
@@ -76,7 +76,7 @@ class SinkWriter(ABC):
     def flush(self, end_of_input: bool) -> None:
         """Make written records durable and, at the end of input, visible."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release resources. Called after success and failure; must not raise for a writer never opened."""
 
 

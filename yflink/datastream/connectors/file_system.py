@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import json
+from datetime import timedelta
 from typing import Any, Protocol
 
 from yflink.common.serialization import Encoder
@@ -180,14 +181,14 @@ class _HasMilliseconds(Protocol):
     def to_milliseconds(self) -> int: ...
 
 
-def _to_millis(interval: _HasMilliseconds | float) -> int:
+def _to_millis(interval: _HasMilliseconds | timedelta | float) -> int:
     """A ``Duration`` (anything with ``to_milliseconds()``), ``timedelta`` or number of ms -> ms."""
-    if hasattr(interval, "to_milliseconds"):
-        ms = int(interval.to_milliseconds())
-    elif hasattr(interval, "total_seconds"):
+    if isinstance(interval, timedelta):
         ms = int(interval.total_seconds() * 1000)
     elif isinstance(interval, (int, float)):
         ms = int(interval)
+    elif hasattr(interval, "to_milliseconds"):
+        ms = int(interval.to_milliseconds())
     else:
         raise TypeError(f"expected a Duration, got {interval!r}")
     if ms <= 0:
@@ -209,7 +210,7 @@ class FileSourceBuilder:
         self._discovery_interval_ms: int | None = None
         self._splittable = True
 
-    def monitor_continuously(self, discovery_interval: _HasMilliseconds | float) -> FileSourceBuilder:
+    def monitor_continuously(self, discovery_interval: _HasMilliseconds | timedelta | float) -> FileSourceBuilder:
         """Streaming mode: keep running and read new files as they appear, listing the paths every
         ``discovery_interval`` (a ``Duration``; yflink also takes a ``timedelta`` or ms).
 
