@@ -10,6 +10,7 @@ import pytest
 from yflink.datastream.connectors import (
     CollectionSource,
     DeliveryGuarantee,
+    DiscardingSink,
     NumberSequenceSource,
     Sink,
     Source,
@@ -105,3 +106,12 @@ def test_base_classes_are_abstract() -> None:
     with pytest.raises(TypeError):
         Sink()  # type: ignore[abstract]
     assert DeliveryGuarantee.EXACTLY_ONCE.name == "EXACTLY_ONCE"
+
+
+def test_discarding_sink_drops_and_counts() -> None:
+    writer = cloudpickle.loads(cloudpickle.dumps(DiscardingSink())).create_writer()
+    writer.open(TaskInfo("job", "job", "sink", 0, 1, 128))
+    writer.write_batch([1, 2, 3], None)
+    writer.flush(True)
+    writer.close()
+    assert writer.records_discarded == 3

@@ -7,12 +7,14 @@ As in PyFlink, the common classes are importable from this package directly::
 Modules: :mod:`~yflink.datastream.connectors.base` (``Source``, ``Sink``, readers and writers),
 :mod:`~yflink.datastream.connectors.file_system` (``FileSource``, ``FileSink``),
 :mod:`~yflink.datastream.connectors.number_seq` (``NumberSequenceSource``),
-:mod:`~yflink.datastream.connectors.collection` (``CollectionSource``, behind ``env.from_collection``).
+:mod:`~yflink.datastream.connectors.collection` (``CollectionSource``, behind ``env.from_collection``),
+:mod:`~yflink.datastream.connectors.discarding` (``DiscardingSink``, Flink's; not in PyFlink).
 The Nexmark generator is yflink's own: :mod:`yflink.connectors.nexmark`.
 """
 
 from yflink.datastream.connectors.base import DeliveryGuarantee, Sink, SinkWriter, Source, SourceReader
 from yflink.datastream.connectors.collection import CollectionSource
+from yflink.datastream.connectors.discarding import DiscardingSink
 from yflink.datastream.connectors.file_system import (
     BucketAssigner,
     FileEnumeratorProvider,
@@ -30,6 +32,7 @@ __all__ = [
     "BucketAssigner",
     "CollectionSource",
     "DeliveryGuarantee",
+    "DiscardingSink",
     "FileEnumeratorProvider",
     "FileSink",
     "FileSource",
