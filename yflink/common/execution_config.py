@@ -9,27 +9,45 @@ Keys: ``parallelism.default``, ``pipeline.max-parallelism``, ``pipeline.auto-wat
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Union
+import ast
+from collections.abc import Mapping
+from typing import Any, Union
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 
-__all__ = ["GLOBAL_JOB_PARAMETERS", "ExecutionConfig", "global_job_parameters"]
+__all__ = ["GLOBAL_JOB_PARAMETERS", "ExecutionConfig", "global_job_parameters", "parse_global_job_parameters"]
 
 #: Flink's key of the global job parameters (a map; Flink's text form is ``k1:v1,k2:v2``).
 GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
 OBJECT_REUSE = "pipeline.object-reuse"
 
 
-def global_job_parameters(config: Configuration) -> dict[str, str]:
-    """The global job parameters of ``config`` as ``{str: str}``; accepts a dict or Flink's ``k:v,k2:v2``."""
-    raw: Any = config.raw().get(GLOBAL_JOB_PARAMETERS)
+def parse_global_job_parameters(raw: Any) -> dict[str, str]:
+    """``{str: str}`` from a dict, its ``str()`` (``{'k': 'v'}``) or Flink's text form ``k1:v1,k2:v2``."""
     if not raw:
         return {}
     if isinstance(raw, Mapping):
         return {str(k): str(v) for k, v in raw.items()}
-    pairs = (item.split(":", 1) for item in str(raw).split(",") if item.strip())
-    return {k.strip(): v.strip() for k, v in (p if len(p) == 2 else (p[0], "") for p in pairs)}
+    text = str(raw).strip()
+    if text.startswith("{"):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+    params: dict[str, str] = {}
+    for item in text.split(","):
+        key, _, value = item.partition(":")
+        if key.strip():
+            params[key.strip()] = value.strip()
+    return params
+
+
+def global_job_parameters(config: Configuration) -> dict[str, str]:
+    """The global job parameters of ``config`` as ``{str: str}``."""
+    return parse_global_job_parameters(config.raw().get(GLOBAL_JOB_PARAMETERS))
 
 
 class ExecutionConfig:
@@ -41,7 +59,7 @@ class ExecutionConfig:
     def get_parallelism(self) -> int:
         return self._config.get(opts.PARALLELISM_DEFAULT)
 
-    def set_parallelism(self, parallelism: int) -> "ExecutionConfig":
+    def set_parallelism(self, parallelism: int) -> ExecutionConfig:
         """Default parallelism of operators that set none; must be at least 1."""
         if parallelism < 1:
             raise ValueError(f"parallelism must be at least 1, got {parallelism}")
@@ -52,7 +70,7 @@ class ExecutionConfig:
         """The number of key groups; -1 when derived from the parallelism."""
         return self._config.get(opts.MAX_PARALLELISM)
 
-    def set_max_parallelism(self, max_parallelism: int) -> "ExecutionConfig":
+    def set_max_parallelism(self, max_parallelism: int) -> ExecutionConfig:
         """Number of key groups, 1..32768: the upper bound of rescaling keyed state."""
         if not 0 < max_parallelism <= 1 << 15:
             raise ValueError(f"max parallelism must be in 1..32768, got {max_parallelism}")
@@ -63,7 +81,7 @@ class ExecutionConfig:
         """Interval of periodic watermarks, ms."""
         return self._config.get(opts.AUTO_WATERMARK_INTERVAL)
 
-    def set_auto_watermark_interval(self, interval: int) -> "ExecutionConfig":
+    def set_auto_watermark_interval(self, interval: int) -> ExecutionConfig:
         """Interval of periodic watermarks in ms; 0 disables periodic watermarks."""
         self._config.set(opts.AUTO_WATERMARK_INTERVAL, int(interval))
         return self
@@ -72,7 +90,7 @@ class ExecutionConfig:
         return global_job_parameters(self._config)
 
     def set_global_job_parameters(self, global_job_parameters_dict: Union[Mapping[str, Any], Configuration]) \
-            -> "ExecutionConfig":
+            -> ExecutionConfig:
         """Parameters every function can read through ``RuntimeContext.get_job_parameter``."""
         if isinstance(global_job_parameters_dict, Configuration):
             params = global_job_parameters_dict.to_dict()
@@ -81,11 +99,11 @@ class ExecutionConfig:
         self._config.set(GLOBAL_JOB_PARAMETERS, params)
         return self
 
-    def enable_object_reuse(self) -> "ExecutionConfig":
+    def enable_object_reuse(self) -> ExecutionConfig:
         self._config.set(OBJECT_REUSE, True)
         return self
 
-    def disable_object_reuse(self) -> "ExecutionConfig":
+    def disable_object_reuse(self) -> ExecutionConfig:
         self._config.set(OBJECT_REUSE, False)
         return self
 

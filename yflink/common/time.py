@@ -20,27 +20,27 @@ class Duration:
         self._nanos = int(nanos)
 
     @staticmethod
-    def of_days(days: int) -> "Duration":
+    def of_days(days: int) -> Duration:
         return Duration(days * 86_400 * 10**9)
 
     @staticmethod
-    def of_hours(hours: int) -> "Duration":
+    def of_hours(hours: int) -> Duration:
         return Duration(hours * 3_600 * 10**9)
 
     @staticmethod
-    def of_minutes(minutes: int) -> "Duration":
+    def of_minutes(minutes: int) -> Duration:
         return Duration(minutes * 60 * 10**9)
 
     @staticmethod
-    def of_seconds(seconds: int) -> "Duration":
+    def of_seconds(seconds: int) -> Duration:
         return Duration(round(seconds * 10**9))
 
     @staticmethod
-    def of_millis(millis: int) -> "Duration":
+    def of_millis(millis: int) -> Duration:
         return Duration(round(millis * _NANOS_PER_MILLI))
 
     @staticmethod
-    def of_nanos(nanos: int) -> "Duration":
+    def of_nanos(nanos: int) -> Duration:
         return Duration(nanos)
 
     def to_milliseconds(self) -> int:
@@ -72,23 +72,23 @@ class Time:
         return self._milliseconds
 
     @staticmethod
-    def milliseconds(milliseconds: int) -> "Time":
+    def milliseconds(milliseconds: int) -> Time:
         return Time(milliseconds)
 
     @staticmethod
-    def seconds(seconds: int) -> "Time":
+    def seconds(seconds: int) -> Time:
         return Time(seconds * 1000)
 
     @staticmethod
-    def minutes(minutes: int) -> "Time":
+    def minutes(minutes: int) -> Time:
         return Time(minutes * 60_000)
 
     @staticmethod
-    def hours(hours: int) -> "Time":
+    def hours(hours: int) -> Time:
         return Time(hours * 3_600_000)
 
     @staticmethod
-    def days(days: int) -> "Time":
+    def days(days: int) -> Time:
         return Time(days * 86_400_000)
 
     def __eq__(self, other: object) -> bool:
@@ -111,7 +111,7 @@ class Instant:
         self.nanos = int(nanos)
 
     @staticmethod
-    def of_epoch_milli(epoch_milli: int) -> "Instant":
+    def of_epoch_milli(epoch_milli: int) -> Instant:
         secs, millis = divmod(int(epoch_milli), 1000)
         return Instant(secs, millis * _NANOS_PER_MILLI)
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import datetime
 import math
 import struct
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from yflink.common.time import Instant
 from yflink.common.types import Row, RowKind
@@ -228,51 +229,51 @@ class BasicTypeInfo(TypeInformation):
         return self._basic_type.value
 
     @staticmethod
-    def STRING_TYPE_INFO() -> "BasicTypeInfo":
+    def STRING_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.STRING)
 
     @staticmethod
-    def BOOLEAN_TYPE_INFO() -> "BasicTypeInfo":
+    def BOOLEAN_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.BOOLEAN)
 
     @staticmethod
-    def BYTE_TYPE_INFO() -> "BasicTypeInfo":
+    def BYTE_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.BYTE)
 
     @staticmethod
-    def SHORT_TYPE_INFO() -> "BasicTypeInfo":
+    def SHORT_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.SHORT)
 
     @staticmethod
-    def INT_TYPE_INFO() -> "BasicTypeInfo":
+    def INT_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.INT)
 
     @staticmethod
-    def LONG_TYPE_INFO() -> "BasicTypeInfo":
+    def LONG_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.LONG)
 
     @staticmethod
-    def FLOAT_TYPE_INFO() -> "BasicTypeInfo":
+    def FLOAT_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.FLOAT)
 
     @staticmethod
-    def DOUBLE_TYPE_INFO() -> "BasicTypeInfo":
+    def DOUBLE_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.DOUBLE)
 
     @staticmethod
-    def CHAR_TYPE_INFO() -> "BasicTypeInfo":
+    def CHAR_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.CHAR)
 
     @staticmethod
-    def BIG_INT_TYPE_INFO() -> "BasicTypeInfo":
+    def BIG_INT_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.BIG_INT)
 
     @staticmethod
-    def BIG_DEC_TYPE_INFO() -> "BasicTypeInfo":
+    def BIG_DEC_TYPE_INFO() -> BasicTypeInfo:
         return BasicTypeInfo(BasicType.BIG_DEC)
 
     @staticmethod
-    def INSTANT_TYPE_INFO() -> "InstantTypeInfo":
+    def INSTANT_TYPE_INFO() -> InstantTypeInfo:
         return InstantTypeInfo(BasicType.INSTANT)
 
 
@@ -297,15 +298,15 @@ class SqlTimeTypeInfo(TypeInformation):
     """Factory of the SQL date/time types."""
 
     @staticmethod
-    def DATE() -> "DateTypeInfo":
+    def DATE() -> DateTypeInfo:
         return DateTypeInfo()
 
     @staticmethod
-    def TIME() -> "TimeTypeInfo":
+    def TIME() -> TimeTypeInfo:
         return TimeTypeInfo()
 
     @staticmethod
-    def TIMESTAMP() -> "TimestampTypeInfo":
+    def TIMESTAMP() -> TimestampTypeInfo:
         return TimestampTypeInfo()
 
 
@@ -471,9 +472,9 @@ class RowTypeInfo(TypeInformation):
 
     def __repr__(self) -> str:
         if self._field_names:
-            return "RowTypeInfo(%s)" % ", ".join(
-                f"{name}: {field_type}" for name, field_type in zip(self._field_names, self._field_types))
-        return "RowTypeInfo(%s)" % ", ".join(str(t) for t in self._field_types)
+            fields = ", ".join(f"{name}: {t}" for name, t in zip(self._field_names, self._field_types, strict=False))
+            return f"RowTypeInfo({fields})"
+        return f"RowTypeInfo({', '.join(str(t) for t in self._field_types)})"
 
 
 class TupleTypeInfo(TypeInformation):
@@ -502,7 +503,7 @@ class TupleTypeInfo(TypeInformation):
         return hash(tuple(self._field_types))
 
     def __repr__(self) -> str:
-        return "TupleTypeInfo(%s)" % ", ".join(str(t) for t in self._field_types)
+        return f"TupleTypeInfo({', '.join(str(t) for t in self._field_types)})"
 
 
 class Types:

@@ -17,8 +17,9 @@ Source of the semantics: PyFlink ``pyflink/common/types.py`` and Flink ``org.apa
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from enum import Enum
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 __all__ = ["Row", "RowKind"]
 
@@ -39,7 +40,7 @@ class RowKind(Enum):
 _SHORT = ("+I", "-U", "+U", "-D")
 
 
-def _create_row(fields: Optional[Sequence[str]], values: Sequence[Any], row_kind: Optional[RowKind] = None) -> "Row":
+def _create_row(fields: Optional[Sequence[str]], values: Sequence[Any], row_kind: Optional[RowKind] = None) -> Row:
     row = Row(*values)
     if fields is not None:
         row._fields = list(fields)
@@ -87,8 +88,8 @@ class Row:
                 if isinstance(obj, dict):
                     return {k: conv(v) for k, v in obj.items()}
                 return obj
-            return dict(zip(self._fields, (conv(o) for o in self._values)))
-        return dict(zip(self._fields, self._values))
+            return dict(zip(self._fields, (conv(o) for o in self._values), strict=False))
+        return dict(zip(self._fields, self._values, strict=False))
 
     def get_row_kind(self) -> RowKind:
         return self._row_kind
@@ -110,7 +111,7 @@ class Row:
         return self._row_kind in (RowKind.UPDATE_AFTER, RowKind.INSERT)
 
     # --- container protocol --------------------------------------------------------------------------
-    def __call__(self, *args: Any) -> "Row":
+    def __call__(self, *args: Any) -> Row:
         """Use a row of field names as a row "class": ``Row("a", "b")(1, 2)``."""
         if len(args) > len(self):
             raise ValueError(f"Can not create Row with fields {self}, expected {len(self)} values but got {args}")
@@ -170,5 +171,6 @@ class Row:
 
     def __repr__(self) -> str:
         if hasattr(self, "_fields"):
-            return "Row(%s)" % ", ".join("%s=%r" % (k, v) for k, v in zip(self._fields, self._values))
-        return "<Row(%s)>" % ", ".join("%r" % field for field in self._values)
+            fields = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self._values, strict=False))
+            return f"Row({fields})"
+        return f"<Row({', '.join(repr(field) for field in self._values)})>"

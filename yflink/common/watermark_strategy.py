@@ -13,7 +13,8 @@ documentation section "Generating Watermarks".
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any, Optional, Union
 
 from yflink.common.time import Duration
 
@@ -63,7 +64,7 @@ class WatermarkStrategy:
         return self._timestamp_assigner
 
     def with_timestamp_assigner(self, timestamp_assigner: Union[TimestampAssigner, Callable[[Any, int], int]]) \
-            -> "WatermarkStrategy":
+            -> WatermarkStrategy:
         """Use ``timestamp_assigner`` (a TimestampAssigner, or a ``(value, record_timestamp) -> ms`` callable)."""
         if not isinstance(timestamp_assigner, TimestampAssigner):
             if not callable(timestamp_assigner):
@@ -72,23 +73,23 @@ class WatermarkStrategy:
         self._timestamp_assigner = timestamp_assigner
         return self
 
-    def with_idleness(self, idle_timeout: Duration) -> "WatermarkStrategy":
+    def with_idleness(self, idle_timeout: Duration) -> WatermarkStrategy:
         """Mark an input idle after ``idle_timeout`` without records."""
         self.idle_timeout_ms = idle_timeout.to_milliseconds()
         return self
 
     @staticmethod
-    def for_monotonous_timestamps() -> "WatermarkStrategy":
+    def for_monotonous_timestamps() -> WatermarkStrategy:
         """Timestamps ascend: the watermark follows the highest timestamp seen."""
         return WatermarkStrategy(0)
 
     @staticmethod
-    def for_bounded_out_of_orderness(max_out_of_orderness: Duration) -> "WatermarkStrategy":
+    def for_bounded_out_of_orderness(max_out_of_orderness: Duration) -> WatermarkStrategy:
         """Records are at most ``max_out_of_orderness`` late relative to the highest timestamp seen."""
         return WatermarkStrategy(max_out_of_orderness.to_milliseconds())
 
     @staticmethod
-    def no_watermarks() -> "WatermarkStrategy":
+    def no_watermarks() -> WatermarkStrategy:
         """Generate no watermarks (processing-time programs)."""
         return WatermarkStrategy(None)
 

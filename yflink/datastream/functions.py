@@ -20,7 +20,8 @@ Source of the semantics: Flink documentation, "Operators" and "Process Function"
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.datastream.state import (
     AggregatingState,
@@ -110,13 +111,13 @@ class RuntimeContext(KeyedStateStore):
         """The global job parameter ``key`` (``ExecutionConfig.set_global_job_parameters``), or the default."""
 
 
-class Function(ABC):
+class Function(ABC):  # noqa: B024 - open/close are optional hooks, as in PyFlink
     """Base of all user functions."""
 
-    def open(self, runtime_context: RuntimeContext) -> None:
+    def open(self, runtime_context: RuntimeContext) -> None:  # noqa: B027
         """Called once per parallel instance before the first element."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027
         """Called once at the end, also after a failure."""
 
 
@@ -230,7 +231,7 @@ class ProcessFunction(Function):
             """The element's timestamp (ms), or None when it has none."""
 
     @abstractmethod
-    def process_element(self, value: Any, ctx: "ProcessFunction.Context") -> Any:
+    def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Any:
         """Process one element; yield the outputs."""
 
 
@@ -259,10 +260,10 @@ class KeyedProcessFunction(Function):
             """Whether the firing timer is an event-time or a processing-time timer."""
 
     @abstractmethod
-    def process_element(self, value: Any, ctx: "KeyedProcessFunction.Context") -> Any:
+    def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Any:
         """Process one element; yield the outputs."""
 
-    def on_timer(self, timestamp: int, ctx: "KeyedProcessFunction.OnTimerContext") -> Any:
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
         """A timer set through ``ctx.timer_service()`` fired; yield the outputs."""
 
 
@@ -296,7 +297,7 @@ class SourceFunction(Function):
             """A lock to hold while emitting and updating the source's own state together."""
 
     @abstractmethod
-    def run(self, ctx: "SourceFunction.SourceContext") -> None:
+    def run(self, ctx: SourceFunction.SourceContext) -> None:
         """Emit elements through ``ctx`` until the input ends or ``cancel()`` is called."""
 
     @abstractmethod
@@ -321,7 +322,7 @@ class SinkFunction(Function):
             """The element's timestamp (ms), or None."""
 
     @abstractmethod
-    def invoke(self, value: Any, context: "SinkFunction.Context") -> None:
+    def invoke(self, value: Any, context: SinkFunction.Context) -> None:
         """Write one element."""
 
     def finish(self) -> None:

@@ -154,7 +154,7 @@ class MapState(State, Generic[K, V]):
         return iter(self.keys())
 
 
-class StateDescriptor(ABC):
+class StateDescriptor(ABC):  # noqa: B024 - a base without abstract methods, as in PyFlink
     """Names a piece of keyed state and its type.
 
     Attributes:

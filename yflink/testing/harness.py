@@ -47,7 +47,7 @@ class CollectingOutput:
         if timestamps is None:
             self.events.extend(("record", v, None) for v in values)
         else:
-            self.events.extend(("record", v, ts) for v, ts in zip(values, timestamps))
+            self.events.extend(("record", v, ts) for v, ts in zip(values, timestamps, strict=True))
 
     def emit_watermark(self, watermark: int) -> None:
         self.events.append(("watermark", watermark))
@@ -78,7 +78,7 @@ class OneInputOperatorTestHarness:
         self._is_open = False
 
     # --- lifecycle --------------------------------------------------------------------------------------
-    def setup(self) -> "OneInputOperatorTestHarness":
+    def setup(self) -> OneInputOperatorTestHarness:
         """Give the operator its TaskInfo, the collecting output and (for keyed operators) a state backend."""
         if not self._is_setup:
             if getattr(self.operator, "is_keyed", False):
@@ -87,7 +87,7 @@ class OneInputOperatorTestHarness:
             self._is_setup = True
         return self
 
-    def open(self) -> "OneInputOperatorTestHarness":
+    def open(self) -> OneInputOperatorTestHarness:
         self.setup()
         if not self._is_open:
             self.operator.open()
@@ -99,7 +99,7 @@ class OneInputOperatorTestHarness:
             self._is_open = False
             self.operator.close()
 
-    def __enter__(self) -> "OneInputOperatorTestHarness":
+    def __enter__(self) -> OneInputOperatorTestHarness:
         return self.open()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -27,7 +27,7 @@ class HashMapValueState:
 
     __slots__ = ("_backend", "_table")
 
-    def __init__(self, backend: "HashMapKeyedStateBackend", table: dict[Any, Any]) -> None:
+    def __init__(self, backend: HashMapKeyedStateBackend, table: dict[Any, Any]) -> None:
         self._backend = backend
         self._table = table
 
@@ -49,7 +49,7 @@ class HashMapListState:
 
     __slots__ = ("_backend", "_table")
 
-    def __init__(self, backend: "HashMapKeyedStateBackend", table: dict[Any, Any]) -> None:
+    def __init__(self, backend: HashMapKeyedStateBackend, table: dict[Any, Any]) -> None:
         self._backend = backend
         self._table = table
 
@@ -93,7 +93,7 @@ class HashMapMapState:
 
     __slots__ = ("_backend", "_table")
 
-    def __init__(self, backend: "HashMapKeyedStateBackend", table: dict[Any, Any]) -> None:
+    def __init__(self, backend: HashMapKeyedStateBackend, table: dict[Any, Any]) -> None:
         self._backend = backend
         self._table = table
 
@@ -163,7 +163,7 @@ class HashMapReducingState:
 
     __slots__ = ("_backend", "_reduce", "_table")
 
-    def __init__(self, backend: "HashMapKeyedStateBackend", table: dict[Any, Any], reduce_function: Any) -> None:
+    def __init__(self, backend: HashMapKeyedStateBackend, table: dict[Any, Any], reduce_function: Any) -> None:
         self._backend = backend
         self._table = table
         self._reduce = reduce_function.reduce
@@ -185,7 +185,7 @@ class HashMapAggregatingState:
 
     __slots__ = ("_backend", "_function", "_table")
 
-    def __init__(self, backend: "HashMapKeyedStateBackend", table: dict[Any, Any], agg_function: Any) -> None:
+    def __init__(self, backend: HashMapKeyedStateBackend, table: dict[Any, Any], agg_function: Any) -> None:
         self._backend = backend
         self._table = table
         self._function = agg_function

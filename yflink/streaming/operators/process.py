@@ -22,14 +22,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.datastream.functions import KeyedProcessFunction, ProcessFunction
 from yflink.datastream.time_domain import TimeDomain
 from yflink.datastream.timerservice import TimerService
-from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.simple import UdfOperator
-from yflink.streaming.operators.udf import MAX_WATERMARK, MIN_WATERMARK, ProcessingTimeService, as_callable, user_error
+from yflink.streaming.operators.udf import MAX_WATERMARK, MIN_WATERMARK, ProcessingTimeService, user_error
 
 
 class _ProcessContext(ProcessFunction.Context):
@@ -61,7 +61,7 @@ def _run(function: Callable[..., Any], values: list[Any], timestamps: Optional[l
                     extend(produced)
         else:
             assert set_key is not None
-            for v, k in zip(values, keys):
+            for v, k in zip(values, keys, strict=True):
                 set_key(k)
                 ctx._key = k
                 produced = function(v, ctx)
@@ -200,14 +200,10 @@ class KeyedProcessOperator(UdfOperator):
     is_keyed = True
 
     def __init__(self, function: Any, key_selector: Any, name: str = "KeyedProcess") -> None:
-        super().__init__(function, name)
-        self.key_selector = key_selector
+        super().__init__(function, name, key_selector)
 
     def open(self) -> None:
-        if self.keyed_backend is None:
-            self.keyed_backend = create_keyed_state_backend(self.task_info)
         super().open()
-        self._key_fn = as_callable(self.key_selector, "get_key")
         self._timers = KeyedTimerService(self.keyed_backend)
         self._ctx = _KeyedContext(self._timers)
         self._timer_ctx = _KeyedContext(self._timers)
@@ -217,11 +213,7 @@ class KeyedProcessOperator(UdfOperator):
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         if self._timers.processing_timers:
             self.on_processing_time(self._timers.current_processing_time())
-        key_fn = self._key_fn
-        try:
-            keys = [key_fn(v) for v in values]
-        except Exception as exc:
-            raise user_error(self.name, key_fn, exc) from exc
+        keys = self._keys(values)
         try:
             out, out_ts = _run(self._fn, values, timestamps, self._ctx, self.keyed_backend.set_current_key, keys)
         except Exception as exc:

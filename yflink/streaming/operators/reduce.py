@@ -14,14 +14,13 @@ Source of the semantics: Flink ``StreamGroupedReduceOperator`` and PyFlink ``Key
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from yflink.common.types import Row
 from yflink.datastream.functions import ReduceFunction
-from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.simple import UdfOperator
-from yflink.streaming.operators.udf import as_callable, user_error
 
 _MISSING = object()
 REDUCE_STATE = "_reduce_state"
@@ -119,29 +118,21 @@ class StreamGroupedReduce(UdfOperator):
     is_keyed = True
 
     def __init__(self, function: Any, key_selector: Any, name: str = "Reduce") -> None:
-        super().__init__(function, name)
-        self.key_selector = key_selector
+        super().__init__(function, name, key_selector)
 
     def open(self) -> None:
-        if self.keyed_backend is None:
-            self.keyed_backend = create_keyed_state_backend(self.task_info)
         super().open()
-        self._key_fn = as_callable(self.key_selector, "get_key")
         self._table = self.keyed_backend.table(REDUCE_STATE)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
-        key_fn = self._key_fn
-        try:
-            keys = [key_fn(v) for v in values]
-        except Exception as exc:
-            raise user_error(self.name, key_fn, exc) from exc
+        keys = self._keys(values)
         reduce, table = self._fn, self._table
         lookup = table.get
         set_key = self.keyed_backend.set_current_key
         out: list[Any] = []
         append = out.append
         try:
-            for k, v in zip(keys, values):
+            for k, v in zip(keys, values, strict=True):
                 current = lookup(k, _MISSING)
                 if current is not _MISSING:
                     set_key(k)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 from yflink.common.typeinfo import TypeInformation, python_string
 from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import SinkFunction
+from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.base import StreamOperator
 from yflink.streaming.operators.udf import (
     MAX_WATERMARK,
@@ -36,18 +37,27 @@ class UdfOperator(StreamOperator):
 
     Args:
         function: a Function object (``MapFunction``, ...) or a plain callable.
-        method: the Function's method to call per record (``map``, ``flat_map``, ``filter``, ...).
         name: the operator's name, shown in the graph and in error messages.
+        key_selector: set when the input is a keyed stream: the operator then has keyed state and sets the
+            current key before each call, so ``runtime_context.get_state`` works in map/flat_map/filter too.
+
+    ``method`` names the Function's method called per record (``map``, ``flat_map``, ``filter``, ...).
     """
 
     method = ""
 
-    def __init__(self, function: Any, name: str) -> None:
+    def __init__(self, function: Any, name: str, key_selector: Any = None) -> None:
         super().__init__(name)
         self.function = function
+        self.key_selector = key_selector
+        if key_selector is not None:
+            self.is_keyed = True
         self._fn: Any = None
 
     def open(self) -> None:
+        if self.is_keyed and self.keyed_backend is None:
+            self.keyed_backend = create_keyed_state_backend(self.task_info)
+        self._key_fn: Any = as_callable(self.key_selector, "get_key") if self.key_selector is not None else None
         self.runtime_context = StreamingRuntimeContext(self.task_info, self.keyed_backend)
         open_function(self.function, self.runtime_context, self.name)
         self._fn = as_callable(self.function, self.method)
@@ -55,8 +65,26 @@ class UdfOperator(StreamOperator):
     def close(self) -> None:
         close_function(self.function, self.name)
 
+    def _keys(self, values: list[Any]) -> list[Any]:
+        """The key of every value (keyed input only); wraps the key selector's errors."""
+        key_fn = self._key_fn
+        try:
+            return [key_fn(v) for v in values]
+        except Exception as exc:
+            raise user_error(self.name, key_fn, exc) from exc
+
     def _error(self, exc: BaseException) -> Exception:
         return user_error(self.name, self._fn or self.function, exc)
+
+
+def _keyed_calls(f: Any, values: list[Any], keys: list[Any], set_key: Any) -> list[Any]:
+    """``[f(v) for v in values]`` with the current key set before each call."""
+    results: list[Any] = []
+    append = results.append
+    for k, v in zip(keys, values, strict=True):
+        set_key(k)
+        append(f(v))
+    return results
 
 
 class StreamMap(UdfOperator):
@@ -64,13 +92,17 @@ class StreamMap(UdfOperator):
 
     method = "map"
 
-    def __init__(self, function: Any, name: str = "Map") -> None:
-        super().__init__(function, name)
+    def __init__(self, function: Any, name: str = "Map", key_selector: Any = None) -> None:
+        super().__init__(function, name, key_selector)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         f = self._fn
+        keys = self._keys(values) if self._key_fn is not None else None
         try:
-            out = [f(v) for v in values]
+            if keys is None:
+                out = [f(v) for v in values]
+            else:
+                out = _keyed_calls(f, values, keys, self.keyed_backend.set_current_key)
         except Exception as exc:
             raise self._error(exc) from exc
         self.output.emit(out, timestamps)
@@ -81,21 +113,28 @@ class StreamFlatMap(UdfOperator):
 
     method = "flat_map"
 
-    def __init__(self, function: Any, name: str = "FlatMap") -> None:
-        super().__init__(function, name)
+    def __init__(self, function: Any, name: str = "FlatMap", key_selector: Any = None) -> None:
+        super().__init__(function, name, key_selector)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         f = self._fn
+        keys = self._keys(values) if self._key_fn is not None else None
         out_ts: Optional[list[int]] = None
         try:
-            if timestamps is None:
+            if timestamps is None and keys is None:
                 out = [x for v in values for x in f(v)]
             else:
                 out, out_ts = [], []
-                for v, ts in zip(values, timestamps):
+                set_key = self.keyed_backend.set_current_key if keys is not None else None
+                for i, v in enumerate(values):
+                    if set_key is not None:
+                        set_key(keys[i])  # type: ignore[index]
                     produced = list(f(v))
                     out += produced
-                    out_ts += [ts] * len(produced)
+                    if timestamps is not None:
+                        out_ts += [timestamps[i]] * len(produced)
+                if timestamps is None:
+                    out_ts = None
         except Exception as exc:
             raise self._error(exc) from exc
         if out:
@@ -107,19 +146,23 @@ class StreamFilter(UdfOperator):
 
     method = "filter"
 
-    def __init__(self, function: Any, name: str = "Filter") -> None:
-        super().__init__(function, name)
+    def __init__(self, function: Any, name: str = "Filter", key_selector: Any = None) -> None:
+        super().__init__(function, name, key_selector)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         f = self._fn
+        keys = self._keys(values) if self._key_fn is not None else None
         try:
-            if timestamps is None:
+            if timestamps is None and keys is None:
                 out = [v for v in values if f(v)]
                 out_ts = None
             else:
-                keep = [f(v) for v in values]
+                if keys is None:
+                    keep = [f(v) for v in values]
+                else:
+                    keep = _keyed_calls(f, values, keys, self.keyed_backend.set_current_key)
                 out = list(compress(values, keep))
-                out_ts = list(compress(timestamps, keep))
+                out_ts = list(compress(timestamps, keep)) if timestamps is not None else None
         except Exception as exc:
             raise self._error(exc) from exc
         if out:
@@ -163,7 +206,7 @@ class SinkFunctionOperator(UdfOperator):
                 for v in values:
                     invoke(v, ctx)
             else:
-                for v, ts in zip(values, timestamps):
+                for v, ts in zip(values, timestamps, strict=True):
                     ctx._timestamp = ts
                     invoke(v, ctx)
         except Exception as exc:
@@ -262,7 +305,7 @@ class TimestampsAndWatermarksOperator(StreamOperator):
                 if timestamps is None:
                     timestamps = [extract(v, MIN_WATERMARK) for v in values]
                 else:
-                    timestamps = [extract(v, ts) for v, ts in zip(values, timestamps)]
+                    timestamps = [extract(v, ts) for v, ts in zip(values, timestamps, strict=True)]
             except Exception as exc:
                 raise user_error(self.name, extract, exc) from exc
         if timestamps:

@@ -1,15 +1,15 @@
-"""Sources behind ``env.from_collection`` and ``env.add_source``.
+"""Source operators behind ``env.add_source`` and ``env.from_source`` (with a watermark strategy).
 
-* :class:`CollectionSource`: a bounded list of elements; subtask ``i`` of ``p`` reads ``elements[i::p]``
-  (``from_collection`` runs with parallelism 1, as in Flink).
 * :class:`SourceFunctionOperator`: runs a user :class:`~yflink.datastream.functions.SourceFunction`'s
   ``run(ctx)`` in a thread of the slot worker. ``ctx.collect`` appends to a buffer that is handed over in
   chunks through a bounded queue, so a fast ``run`` is throttled by a slow job (backpressure) instead of
   filling memory; ``emit_next`` drains it, records and watermarks in order. When ``run`` returns the input
   has ended; ``close()`` calls ``cancel()`` and waits briefly for the thread.
 
-Source of the semantics: Flink ``FromElementsFunction``/``FromElementsSource``, ``StreamSource`` and
-``SourceFunction.SourceContext``.
+* :class:`WatermarkingSourceOperator`: a FLIP-27 source whose records pass through the watermark strategy
+  inside the source operator, as in Flink.
+
+Source of the semantics: Flink ``StreamSource``, ``SourceFunction.SourceContext`` and ``SourceOperator``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ import collections
 import threading
 from typing import Any, Optional
 
+from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import SourceFunction
-from yflink.streaming.operators.base import SourceOperator, TaskInfo
+from yflink.streaming.operators.base import Source, SourceOperator
+from yflink.streaming.operators.simple import TimestampsAndWatermarksOperator
 from yflink.streaming.operators.udf import (
     StreamingRuntimeContext,
+    UserFunctionError,
     close_function,
     describe_function,
     open_function,
-    UserFunctionError,
 )
 
 #: Records per chunk handed from the source thread to the task.
@@ -36,44 +38,6 @@ MAX_PENDING_CHUNKS = 16
 POLL_WAIT_S = 0.01
 #: Longest time ``close`` waits for ``run`` to return after ``cancel``, seconds.
 CANCEL_WAIT_S = 5.0
-
-
-class CollectionReader:
-    """Reads this subtask's share of a list of elements."""
-
-    def __init__(self, elements: list[Any]) -> None:
-        self._elements = elements
-        self._mine: list[Any] = []
-        self._next = 0
-
-    def open(self, task_info: TaskInfo) -> None:
-        if task_info.parallelism == 1:
-            self._mine = self._elements
-        else:
-            self._mine = self._elements[task_info.subtask_index::task_info.parallelism]
-
-    def poll_batch(self, max_records: int) -> Optional[tuple[list[Any], Optional[list[int]]]]:
-        start = self._next
-        if start >= len(self._mine):
-            return None
-        self._next = start + max_records
-        return self._mine[start:self._next], None
-
-    def close(self) -> None:
-        self._mine = []
-
-
-class CollectionSource:
-    """A bounded source of the given elements, in order."""
-
-    def __init__(self, elements: list[Any]) -> None:
-        self.elements = list(elements)
-
-    def is_bounded(self) -> bool:
-        return True
-
-    def create_reader(self) -> CollectionReader:
-        return CollectionReader(self.elements)
 
 
 class _SourceContext(SourceFunction.SourceContext):
@@ -214,3 +178,38 @@ class SourceFunctionOperator(SourceOperator):
                     self._ctx.cond.notify_all()
                 self._thread.join(CANCEL_WAIT_S)
         close_function(self.source_function, self.name)
+
+
+class WatermarkingSourceOperator(SourceOperator):
+    """A source that applies a WatermarkStrategy to what it reads (``env.from_source`` with watermarks).
+
+    Flink runs the strategy inside the source operator; so does this one: records pass through a
+    :class:`~yflink.streaming.operators.simple.TimestampsAndWatermarksOperator` before leaving the source.
+
+    Args:
+        source: the Source.
+        watermark_strategy: assigner and watermark bound.
+        auto_watermark_interval_ms: ``pipeline.auto-watermark-interval``, ms.
+        name: the source's name.
+    """
+
+    def __init__(self, source: Source, watermark_strategy: WatermarkStrategy, auto_watermark_interval_ms: int,
+                 name: str = "Source") -> None:
+        super().__init__(source, name)
+        self.watermarks = TimestampsAndWatermarksOperator(watermark_strategy, auto_watermark_interval_ms, name)
+
+    def open(self) -> None:
+        super().open()
+        self.watermarks.setup(self.task_info, self.output, None)
+        self.watermarks.open()
+
+    def emit_next(self, max_records: int) -> Optional[int]:
+        assert self.reader is not None
+        polled = self.reader.poll_batch(max_records)
+        if polled is None:
+            self.watermarks.end_input()
+            return None
+        values, timestamps = polled
+        if values:
+            self.watermarks.process_batch(values, timestamps)
+        return len(values)

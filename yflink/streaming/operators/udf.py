@@ -16,6 +16,7 @@ import time
 from typing import Any, Optional
 
 from yflink.common.errors import YFlinkError
+from yflink.common.execution_config import GLOBAL_JOB_PARAMETERS, parse_global_job_parameters
 from yflink.datastream.functions import RuntimeContext
 from yflink.datastream.state import (
     AggregatingState,
@@ -94,6 +95,8 @@ class StreamingRuntimeContext(RuntimeContext):
     def __init__(self, task_info: TaskInfo, keyed_backend: Any = None) -> None:
         self._task_info = task_info
         self._backend = keyed_backend
+        params = task_info.job_parameters
+        self._job_parameters = {**params, **parse_global_job_parameters(params.get(GLOBAL_JOB_PARAMETERS))}
 
     def get_task_name(self) -> str:
         return self._task_info.task_name
@@ -114,7 +117,7 @@ class StreamingRuntimeContext(RuntimeContext):
         return self._task_info.task_name_with_subtasks
 
     def get_job_parameter(self, key: str, default_value: str) -> str:
-        return self._task_info.job_parameters.get(key, default_value)
+        return self._job_parameters.get(key, default_value)
 
     def _state(self, descriptor: Any) -> Any:
         if self._backend is None:

@@ -1,0 +1,113 @@
+"""The DataStream API (PyFlink ``pyflink.datastream``).
+
+::
+
+    from yflink.common import Types
+    from yflink.datastream import StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection(["a b", "b"]) \\
+        .flat_map(lambda line: line.split()) \\
+        .map(lambda w: (w, 1), output_type=Types.TUPLE([Types.STRING(), Types.INT()])) \\
+        .key_by(lambda t: t[0]) \\
+        .sum(1) \\
+        .print()
+    env.execute("wordcount")
+
+The function interfaces and state descriptors are imported eagerly; the environment and the stream classes
+on first use, because the operators (which the runtime loads alone, in slot workers) import the function
+interfaces from this package and must not pull the whole API in with them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from yflink.datastream.execution_mode import RuntimeExecutionMode
+from yflink.datastream.functions import (
+    AggregateFunction,
+    FilterFunction,
+    FlatMapFunction,
+    Function,
+    KeyedProcessFunction,
+    KeySelector,
+    MapFunction,
+    ProcessFunction,
+    ReduceFunction,
+    RuntimeContext,
+    SinkFunction,
+    SourceFunction,
+)
+from yflink.datastream.slot_sharing_group import SlotSharingGroup
+from yflink.datastream.state import (
+    AggregatingState,
+    AggregatingStateDescriptor,
+    ListState,
+    ListStateDescriptor,
+    MapState,
+    MapStateDescriptor,
+    ReducingState,
+    ReducingStateDescriptor,
+    StateDescriptor,
+    ValueState,
+    ValueStateDescriptor,
+)
+from yflink.datastream.time_domain import TimeDomain
+from yflink.datastream.timerservice import TimerService
+
+if TYPE_CHECKING:
+    from yflink.datastream.data_stream import CloseableIterator, DataStream, DataStreamSink, KeyedStream
+    from yflink.datastream.stream_execution_environment import StreamExecutionEnvironment
+
+__all__ = [
+    "AggregateFunction",
+    "AggregatingState",
+    "AggregatingStateDescriptor",
+    "CloseableIterator",
+    "DataStream",
+    "DataStreamSink",
+    "FilterFunction",
+    "FlatMapFunction",
+    "Function",
+    "KeySelector",
+    "KeyedProcessFunction",
+    "KeyedStream",
+    "ListState",
+    "ListStateDescriptor",
+    "MapFunction",
+    "MapState",
+    "MapStateDescriptor",
+    "ProcessFunction",
+    "ReduceFunction",
+    "ReducingState",
+    "ReducingStateDescriptor",
+    "RuntimeContext",
+    "RuntimeExecutionMode",
+    "SinkFunction",
+    "SlotSharingGroup",
+    "SourceFunction",
+    "StateDescriptor",
+    "StreamExecutionEnvironment",
+    "TimeDomain",
+    "TimerService",
+    "ValueState",
+    "ValueStateDescriptor",
+]
+
+_LAZY = {
+    "CloseableIterator": "yflink.datastream.data_stream",
+    "DataStream": "yflink.datastream.data_stream",
+    "DataStreamSink": "yflink.datastream.data_stream",
+    "KeyedStream": "yflink.datastream.data_stream",
+    "StreamExecutionEnvironment": "yflink.datastream.stream_execution_environment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'yflink.datastream' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
