@@ -215,7 +215,8 @@ class NexmarkGenerator:
         P, A, T = c.person_proportion, c.auction_proportion, c.total_proportion
         PA, A1, P1 = P + A, A - 1, P - 1
         base, delay = self.first_event_time_ms, self.inter_event_delay_us
-        hot_auction_ratio, hot_bidders_ratio = c.hot_auction_ratio, c.hot_bidders_ratio
+        # A 16-bit draw d gives nextInt(ratio) = (d * ratio) >> 16, which is > 0 exactly when d >= ceil(2^16 / ratio).
+        hot_auction_min, hot_bidder_min = -(-65536 // c.hot_auction_ratio), -(-65536 // c.hot_bidders_ratio)
         in_flight, active_people = c.num_in_flight_auctions, c.num_active_people
         bid_min, bid_span = _extra_size(8 * 4, c.avg_bid_byte_size)
         letters, hot, channels = self._letters, self._hot, self._channels
@@ -249,13 +250,13 @@ class NexmarkGenerator:
                 # A bid (Nexmark BidGenerator.nextBid); the last person/auction are those of this epoch.
                 w1, w2, w3 = words[j + 1], words[j + 2], words[j + 3]
                 last_auction = epoch * A + A1
-                if ((w0 & _M16) * hot_auction_ratio) >> 16:
+                if w0 & _M16 >= hot_auction_min:
                     auction = (last_auction // HOT_BATCH) * HOT_BATCH
                 else:
                     low = last_auction - in_flight if last_auction > in_flight else 0
                     auction = low + (((w1 & _M32) * (last_auction - low + 1 + ID_LEAD)) >> 32)
                 last_person = epoch * P + P1
-                if (((w0 >> 16) & _M16) * hot_bidders_ratio) >> 16:
+                if (w0 >> 16) & _M16 >= hot_bidder_min:
                     bidder = (last_person // HOT_BATCH) * HOT_BATCH + 1
                 else:
                     people = last_person + 1
