@@ -127,4 +127,4 @@ class Bid(_BidFields):
 
 
 #: A Nexmark event.
-Event = Union[Person, Auction, Bid]  # noqa: UP007 (a runtime alias; clearer than the | form for users)
+Event = Union[Person, Auction, Bid]
