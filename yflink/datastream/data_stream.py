@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from yflink.common.errors import GraphError
 from yflink.common.typeinfo import TypeInformation, Types
@@ -273,6 +273,16 @@ class DataStream:
             raise TypeError(f"sink_to needs a Sink (with create_writer()), got {type(sink).__name__}")
         name = type(sink).__name__
         return self._sink(name, SinkOperator(sink, name))
+
+    @overload
+    def execute_and_collect(self, job_execution_name: Optional[str] = None, limit: None = None) \
+            -> CloseableIterator: ...
+
+    @overload
+    def execute_and_collect(self, job_execution_name: Optional[str] = None, *, limit: int) -> list[Any]: ...
+
+    @overload
+    def execute_and_collect(self, job_execution_name: Optional[str], limit: int) -> list[Any]: ...
 
     def execute_and_collect(self, job_execution_name: Optional[str] = None, limit: Optional[int] = None) \
             -> Union[CloseableIterator, list[Any]]:
