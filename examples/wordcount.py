@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 
 from yflink.common import Encoder, Types, WatermarkStrategy
 from yflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
@@ -38,7 +39,7 @@ WORD_COUNT_DATA = [
 ]
 
 
-def split(line: str):  # type: ignore[no-untyped-def]
+def split(line: str) -> Iterator[str]:
     yield from line.split()
 
 
