@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Shared environment for yarn/bin/{hadoop,hdfs,yarn}, yarn/cluster.sh and yarn/kdc.sh.
+# Sourced, never executed. Every path can be overridden from the environment:
+#   YFLINK_DEV_RUN   run directory (pids, logs, data, rendered config)  default: yarn/run
+#   HADOOP_HOME      Hadoop home collected by yarn/pom.xml              default: yarn/build/hadoop
+#   HADOOP_CONF_DIR  configuration the CLIs read                        default: $YFLINK_DEV_RUN/conf
+#   JAVA_HOME        a Java 17 JDK                                      default: found on this host
+
+YF_YARN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+YF_REPO_DIR="$(cd "$YF_YARN_DIR/.." && pwd)"
+export YFLINK_DEV_RUN="${YFLINK_DEV_RUN:-$YF_YARN_DIR/run}"
+export HADOOP_HOME="${HADOOP_HOME:-$YF_YARN_DIR/build/hadoop}"
+export HADOOP_CONF_DIR="${HADOOP_CONF_DIR:-$YFLINK_DEV_RUN/conf}"
+YF_HADOOP_LIB="$HADOOP_HOME/share/hadoop/lib"
+YF_KDC_DIR="$YFLINK_DEV_RUN/kdc"
+# Realm and KDC port of the throwaway Kerberos realm (yarn/kdc.sh).
+export YF_REALM="${YF_REALM:-YFLINK.DEV}"
+export YF_KDC_PORT="${YF_KDC_PORT:-60088}"
+# All services speak to each other through this name; it must resolve to 127.0.0.1 both ways.
+YF_HOST=localhost
+
+yf_die() { echo "error: $*" >&2; exit 1; }
+yf_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# --- Java -------------------------------------------------------------------
+yf_find_java() {
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then return 0; fi
+  local cand
+  for cand in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk; do
+    if [[ -x "$cand/bin/java" ]]; then export JAVA_HOME="$cand"; return 0; fi
+  done
+  if command -v java >/dev/null; then
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"; export JAVA_HOME; return 0
+  fi
+  yf_die "no Java found: install openjdk-17-jdk-headless (yarn/setup.sh does) or set JAVA_HOME"
+}
+
+# Hadoop on Java 17 reflects into JDK internals (Kerberos config, direct buffers, ...).
+YF_JAVA17_OPTS=(
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
+  --add-opens=java.base/java.util.regex=ALL-UNNAMED
+  --add-opens=java.base/java.util.zip=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
+  --add-opens=java.base/sun.security.action=ALL-UNNAMED
+  --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
+  --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED
+  --add-exports=java.base/sun.net.dns=ALL-UNNAMED
+  --add-exports=java.base/sun.net.util=ALL-UNNAMED
+  --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED
+)
+
+# JVM options every Hadoop JVM gets (daemons, CLIs); Kerberos ones when the realm exists.
+yf_jvm_opts() {
+  local opts=("${YF_JAVA17_OPTS[@]}" -Djava.net.preferIPv4Stack=true -XX:+UseSerialGC
+              -XX:TieredStopAtLevel=1 -Xss512k
+              "-Dhadoop.home.dir=$HADOOP_HOME" "-Dyarn.home.dir=$HADOOP_HOME"
+              "-Dhadoop.log.dir=$YFLINK_DEV_RUN/logs")
+  if [[ -f "$YF_KDC_DIR/krb5.conf" ]]; then
+    opts+=("-Djava.security.krb5.conf=$YF_KDC_DIR/krb5.conf" -Dsun.security.krb5.disableReferrals=true
+           -Djavax.security.auth.useSubjectCredsOnly=false)
+  fi
+  printf '%s\n' "${opts[@]}"
+}
+
+# --- Hadoop home --------------------------------------------------------------
+yf_hadoop_built() { compgen -G "$YF_HADOOP_LIB/hadoop-common-*.jar" >/dev/null; }
+
+# Collect the Hadoop jars from Maven Central on first use.
+yf_ensure_hadoop() {
+  yf_hadoop_built && return 0
+  command -v mvn >/dev/null || yf_die "Maven is missing: run yarn/setup.sh (installs maven)"
+  yf_log "collecting Hadoop jars with Maven into $HADOOP_HOME (first use only)"
+  mvn -B -q -f "$YF_YARN_DIR/pom.xml" package >&2 || yf_die "mvn failed collecting Hadoop jars"
+  yf_hadoop_built || yf_die "Maven ran but $YF_HADOOP_LIB has no hadoop-common jar"
+}
+
+# share/hadoop/hdfs holds HDFS's webapps/ (a directory, as in Hadoop's tarball), lib/ every jar.
+yf_classpath() { echo "$HADOOP_CONF_DIR:$HADOOP_HOME/share/hadoop/hdfs:$YF_HADOOP_LIB/*"; }
+yf_classpath_glob() {
+  echo "$HADOOP_CONF_DIR:$HADOOP_HOME/share/hadoop/hdfs:$(printf '%s:' "$YF_HADOOP_LIB"/*.jar | sed 's/:$//')"
+}
+
+# --- configuration ------------------------------------------------------------
+yf_mode() { cat "$YFLINK_DEV_RUN/mode" 2>/dev/null || echo plain; }
+
+# Render yarn/conf/*.xml templates into $YFLINK_DEV_RUN/conf for MODE (plain|secure).
+yf_render_conf() {
+  local mode="$1" out="$YFLINK_DEV_RUN/conf" f name
+  mkdir -p "$out" "$YFLINK_DEV_RUN/logs"
+  for f in "$YF_YARN_DIR"/conf/*; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f")"
+    if [[ "$mode" == secure && -f "$YF_YARN_DIR/conf/secure/$name" ]]; then
+      sed -e "/@SECURE_PROPS@/{r $YF_YARN_DIR/conf/secure/$name" -e 'd}' "$f"
+    else
+      sed -e '/@SECURE_PROPS@/d' "$f"
+    fi | sed -e "s#@RUN@#$YFLINK_DEV_RUN#g" -e "s#@HADOOP_HOME@#$HADOOP_HOME#g" \
+             -e "s#@HOST@#$YF_HOST#g" -e "s#@REALM@#$YF_REALM#g" -e "s#@KDC_DIR@#$YF_KDC_DIR#g" \
+             -e "s#@JAVA_HOME@#$JAVA_HOME#g" > "$out/$name.tmp"
+    mv "$out/$name.tmp" "$out/$name"
+  done
+  echo "$mode" > "$YFLINK_DEV_RUN/mode"
+}
+
+# Make sure a configuration exists for the CLIs (rendered plain if nothing was started yet).
+yf_ensure_conf() {
+  if [[ "$HADOOP_CONF_DIR" == "$YFLINK_DEV_RUN/conf" && ! -f "$HADOOP_CONF_DIR/core-site.xml" ]]; then
+    yf_render_conf "$(yf_mode)"
+  fi
+}
+
+# Run a Java main class with the Hadoop classpath (used by bin/hadoop, bin/hdfs, bin/yarn).
+yf_exec_java() {
+  local main="$1"; shift
+  yf_find_java; yf_ensure_hadoop; yf_ensure_conf
+  local opts; mapfile -t opts < <(yf_jvm_opts)
+  # shellcheck disable=SC2086
+  exec "$JAVA_HOME/bin/java" "${opts[@]}" -Xmx${YF_CLIENT_HEAP:-256m} ${HADOOP_CLIENT_OPTS:-} \
+    "-Dhadoop.log.file=client.log" "-Dhadoop.root.logger=${HADOOP_ROOT_LOGGER:-WARN,console}" \
+    -cp "$(yf_classpath)${HADOOP_CLASSPATH:+:$HADOOP_CLASSPATH}" "$main" "$@"
+}
