@@ -36,12 +36,17 @@ class AggregationType(Enum):
     SUM = 5
 
 
-def _combine(kind: AggregationType, a: Any, b: Any) -> Any:
+def _tuple_aggregation(kind: AggregationType, pos: int, arity: int) -> Callable[[Any, Any], Any]:
+    """A fast aggregation of field ``pos`` of plain tuples (the common ``(key, count)`` shape special-cased)."""
     if kind is AggregationType.SUM:
-        return a + b
+        if arity == 2 and pos == 1:
+            return lambda a, b: (a[0], a[1] + b[1])
+        if arity == 2 and pos == 0:
+            return lambda a, b: (a[0] + b[0], a[1])
+        return lambda a, b: a[:pos] + (a[pos] + b[pos],) + a[pos + 1:]
     if kind is AggregationType.MIN:
-        return b if b < a else a
-    return b if b > a else a
+        return lambda a, b: a[:pos] + (b[pos],) + a[pos + 1:] if b[pos] < a[pos] else a
+    return lambda a, b: a[:pos] + (b[pos],) + a[pos + 1:] if b[pos] > a[pos] else a
 
 
 def _with_field(record: Any, position: Union[int, str], value: Any) -> Any:
@@ -89,12 +94,22 @@ class AggregationFunction(ReduceFunction):
             if composite:
                 return lambda a, b: b if b[pos] > a[pos] else a
             return lambda a, b: b if b > a else a
-        if composite:
-            return lambda a, b: _with_field(a, pos, _combine(kind, a[pos], b[pos]))
-        if pos != 0:
-            raise TypeError(f"The {pos} field selected on a basic type. A field expression on a basic type can "
-                            "only select the 0th field (which means selecting the entire basic type).")
-        return lambda a, b: _combine(kind, a, b)
+        if not composite:
+            if pos != 0:
+                raise TypeError(f"The {pos} field selected on a basic type. A field expression on a basic type can "
+                                "only select the 0th field (which means selecting the entire basic type).")
+            if kind is AggregationType.SUM:
+                return lambda a, b: a + b
+            if kind is AggregationType.MIN:
+                return lambda a, b: b if b < a else a
+            return lambda a, b: b if b > a else a
+        if type(sample) is tuple and isinstance(pos, int):
+            return _tuple_aggregation(kind, pos, len(sample))
+        if kind is AggregationType.SUM:
+            return lambda a, b: _with_field(a, pos, a[pos] + b[pos])
+        if kind is AggregationType.MIN:
+            return lambda a, b: _with_field(a, pos, b[pos]) if b[pos] < a[pos] else a
+        return lambda a, b: _with_field(a, pos, b[pos]) if b[pos] > a[pos] else a
 
     def reduce(self, value1: Any, value2: Any) -> Any:
         reduce = self._reduce
@@ -122,6 +137,7 @@ class StreamGroupedReduce(UdfOperator):
 
     def open(self) -> None:
         super().open()
+        self._built: Any = None
         self._table = self.keyed_backend.table(REDUCE_STATE)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
@@ -132,13 +148,25 @@ class StreamGroupedReduce(UdfOperator):
         out: list[Any] = []
         append = out.append
         try:
-            for k, v in zip(keys, values, strict=True):
-                current = lookup(k, _MISSING)
-                if current is not _MISSING:
-                    set_key(k)
-                    v = reduce(current, v)
-                table[k] = v
-                append(v)
+            if isinstance(self.function, AggregationFunction):  # touches no state: no current key needed
+                for k, v in zip(keys, values, strict=True):
+                    current = lookup(k, _MISSING)
+                    if current is not _MISSING:
+                        v = reduce(current, v)
+                    table[k] = v
+                    append(v)
+            else:
+                for k, v in zip(keys, values, strict=True):
+                    current = lookup(k, _MISSING)
+                    if current is not _MISSING:
+                        set_key(k)
+                        v = reduce(current, v)
+                    table[k] = v
+                    append(v)
         except Exception as exc:
             raise self._error(exc) from exc
+        if reduce is not self._built and isinstance(self.function, AggregationFunction):
+            built = self.function._reduce
+            if built is not None:
+                self._fn = self._built = built  # skip AggregationFunction.reduce once it chose its shape
         self.output.emit(out, timestamps)
