@@ -1,0 +1,321 @@
+"""The JobManager's REST endpoint (aiohttp) on Flink's paths, backed by the Dispatcher.
+
+Source: Flink ``WebMonitorEndpoint`` / ``DispatcherRestEndpoint`` and the "REST API" page of the Flink
+documentation. The JSON comes from :mod:`yflink.rest.messages`; this module only routes, parses requests
+and maps errors to Flink's ``{"errors": [...]}`` body with a proper status (never an HTML page):
+
+* 400 a malformed request (bad job id, a body that is not a pickled JobGraph, an unknown cancel mode),
+* 404 an unknown path, job or vertex,
+* 409 cancelling a job that already ended otherwise,
+* 413 a body larger than ``rest.server.max-content-length`` (bytes),
+* 500 anything else, with the server-side traceback in the message.
+
+Handlers run on the JobManager's event loop, the same loop as the Dispatcher, so they read the
+ExecutionGraphs without locks. Submission takes ``pickle.dumps(JobGraph, protocol=5)``; like Flink's
+job submission (which runs the user's jar), it executes code chosen by the client: expose the port only
+to trusted clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import logging
+import os
+import pickle
+import socket
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import cloudpickle
+from aiohttp import web
+
+import yflink
+from yflink.common.errors import ClusterError, JobSubmissionError, PortInUseError
+from yflink.graph.job_graph import JobGraph
+from yflink.rest import messages
+from yflink.runtime.gateways import DispatcherGateway, TaskManagerInfo
+from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
+from yflink.runtime.states import JobStatus
+
+log = logging.getLogger(__name__)
+
+MAX_CONTENT_LENGTH_KEY = "rest.server.max-content-length"
+DEFAULT_MAX_CONTENT_LENGTH = 104_857_600  # bytes, Flink's default for rest.server.max-content-length
+DEFAULT_COLLECT_BATCH = 10_000  # records per collect reply when the client names no maxRecords
+CANCEL_MODES = ("cancel",)
+FLINK_COMMIT = "unknown"  # yflink is not built from a Flink commit; /overview and /config say so
+_DISPATCHER_KEY = web.AppKey("dispatcher", DispatcherGateway)
+_MAX_LENGTH_KEY = web.AppKey("max_content_length", int)
+
+
+class RestError(Exception):
+    """A request the handlers refuse, answered as ``{"errors": [message]}`` with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+# --- request helpers -----------------------------------------------------------------------------------------
+def _dispatcher(request: web.Request) -> DispatcherGateway:
+    return request.app[_DISPATCHER_KEY]
+
+
+def _job_id(request: web.Request) -> str:
+    job_id = request.match_info["jobid"].strip().lower()
+    if len(job_id) != 32 or any(c not in "0123456789abcdef" for c in job_id):
+        raise RestError(400, f"Invalid job id '{request.match_info['jobid']}': a JobID is 32 hex digits.")
+    return job_id
+
+
+def _graph(request: web.Request) -> ExecutionGraph:
+    job_id = _job_id(request)
+    try:
+        return _dispatcher(request).execution_graph(job_id)
+    except KeyError:
+        raise RestError(404, f"Job {job_id} not found") from None
+
+
+def _graphs(dispatcher: DispatcherGateway) -> list[ExecutionGraph]:
+    graphs = []
+    for job_id in dispatcher.job_ids():
+        try:
+            graphs.append(dispatcher.execution_graph(job_id))
+        except KeyError:  # dropped between the two calls
+            continue
+    return graphs
+
+
+def host_hardware() -> dict[str, int]:
+    """This host's Flink ``HardwareDescription``: cores, physical and free memory (bytes), managed memory 0."""
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        physical = page * os.sysconf("SC_PHYS_PAGES")
+        free = page * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        physical = free = -1
+    return {"cpuCores": os.cpu_count() or -1, "physicalMemory": physical, "freeMemory": free, "managedMemory": 0}
+
+
+def _hardware_of(tm: TaskManagerInfo, local: dict[str, int]) -> dict[str, int]:
+    if tm.hostname in (socket.gethostname(), "localhost", "127.0.0.1"):
+        return local
+    return {"cpuCores": -1, "physicalMemory": -1, "freeMemory": -1, "managedMemory": 0}
+
+
+# --- handlers ------------------------------------------------------------------------------------------------------
+async def submit_job(request: web.Request) -> web.Response:
+    """``POST /jobs``: body ``pickle.dumps(JobGraph, protocol=5)``; 202 ``{"jobUrl": "/jobs/<id>"}``."""
+    body = await request.read()
+    if not body:
+        raise RestError(400, "The request body is empty; POST /jobs expects a pickled JobGraph "
+                             "(application/octet-stream).")
+    try:
+        job_graph = pickle.loads(body)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is the client's bad body
+        raise RestError(400, f"The request body is not a pickled JobGraph: {type(exc).__name__}: {exc}") from None
+    if not isinstance(job_graph, JobGraph):
+        raise RestError(400, f"The request body is a pickled {type(job_graph).__name__}, not a JobGraph.")
+    try:
+        job_id = await _dispatcher(request).submit_job(job_graph)
+    except JobSubmissionError as exc:
+        raise RestError(400, f"Job submission failed: {exc}") from None
+    return _json({"jobUrl": f"/jobs/{job_id}"}, status=202)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    """``GET /jobs``: ``{"jobs": [{"id", "status"}]}``."""
+    return _json({"jobs": [messages.job_id_with_status(g) for g in _graphs(_dispatcher(request))]})
+
+
+async def jobs_overview(request: web.Request) -> web.Response:
+    """``GET /jobs/overview``: ``{"jobs": [JobDetails]}``."""
+    now = _now_ms()
+    return _json({"jobs": [messages.job_overview(g, now) for g in _graphs(_dispatcher(request))]})
+
+
+async def job_details(request: web.Request) -> web.Response:
+    return _json(messages.job_details(_graph(request), _now_ms()))
+
+
+async def job_plan(request: web.Request) -> web.Response:
+    return _json({"plan": messages.job_plan(_graph(request))})
+
+
+async def job_exceptions(request: web.Request) -> web.Response:
+    max_exceptions = _int_query(request, "maxExceptions", 20)
+    return _json(messages.job_exceptions(_graph(request), max_exceptions))
+
+
+async def execution_result(request: web.Request) -> web.Response:
+    return _json(messages.execution_result(_graph(request), _now_ms()))
+
+
+async def vertex_details(request: web.Request) -> web.Response:
+    graph = _graph(request)
+    vertex_id = request.match_info["vertexid"]
+    try:
+        return _json(messages.vertex_details(graph, vertex_id, _now_ms()))
+    except KeyError:
+        raise RestError(404, f"Vertex {vertex_id} not found in job {graph.job_graph.job_id}") from None
+
+
+async def cancel_job(request: web.Request) -> web.Response:
+    """``PATCH /jobs/{jobid}?mode=cancel``: 202 ``{}``; the job goes CANCELLING, then CANCELED."""
+    mode = request.query.get("mode", "cancel").lower()
+    if mode not in CANCEL_MODES:
+        raise RestError(400, f"Unsupported termination mode '{mode}'; allowed: {', '.join(CANCEL_MODES)}.")
+    graph = _graph(request)
+    if graph.status.is_globally_terminal and graph.status is not JobStatus.CANCELED:
+        raise RestError(409, f"Job cancellation failed because the job has already reached another terminal "
+                             f"state ({graph.status.value}).")
+    await _dispatcher(request).cancel_job(graph.job_graph.job_id)
+    return _json({}, status=202)
+
+
+async def collect(request: web.Request) -> web.Response:
+    """``POST /jobs/{jobid}/coordinators/{operatorid}``: a page of a collect sink's records.
+
+    Body ``{"offset": int, "maxRecords": int}``; reply ``{"records": base64(pickle(list)), "nextOffset": int,
+    "finished": bool}``. (Flink routes ``CollectCoordinationRequest``s through the same path.)
+    """
+    job_id = _job_id(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise RestError(400, 'The body must be JSON: {"offset": <int>, "maxRecords": <int>}.') from None
+    if not isinstance(body, dict):
+        raise RestError(400, 'The body must be a JSON object: {"offset": <int>, "maxRecords": <int>}.')
+    offset = body.get("offset", 0)
+    max_records = body.get("maxRecords", DEFAULT_COLLECT_BATCH)
+    for name, value in (("offset", offset), ("maxRecords", max_records)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise RestError(400, f"'{name}' must be a non-negative integer, got {value!r}.")
+    try:
+        page = _dispatcher(request).collect(job_id, request.match_info["operatorid"], offset, max_records)
+    except KeyError:
+        raise RestError(404, f"Job {job_id} not found") from None
+    records = base64.b64encode(cloudpickle.dumps(page.records, protocol=5)).decode("ascii")
+    return _json({"records": records, "nextOffset": page.next_offset, "finished": page.finished})
+
+
+async def cluster_overview(request: web.Request) -> web.Response:
+    dispatcher = _dispatcher(request)
+    return _json(messages.cluster_overview(_graphs(dispatcher), dispatcher.task_managers(), yflink.__version__,
+                                           FLINK_COMMIT))
+
+
+async def task_managers(request: web.Request) -> web.Response:
+    local = host_hardware()
+    tms = _dispatcher(request).task_managers()
+    return _json({"taskmanagers": [messages.task_manager_info(tm, _hardware_of(tm, local)) for tm in tms]})
+
+
+async def dashboard_config(request: web.Request) -> web.Response:
+    return _json(messages.dashboard_configuration(yflink.__version__, FLINK_COMMIT))
+
+
+async def jobmanager_config(request: web.Request) -> web.Response:
+    return _json(messages.cluster_configuration(_dispatcher(request).configuration()))
+
+
+def _int_query(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise RestError(400, f"Query parameter '{name}' must be a non-negative integer, got {text!r}.")
+    return int(text)
+
+
+# --- errors ---------------------------------------------------------------------------------------------------------
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as Flink's ``{"errors": [...]}`` JSON with its status; never an HTML page or a traceback page."""
+    try:
+        return await handler(request)
+    except RestError as exc:
+        return _json(messages.errors(exc.message), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            message = f"Not found: {request.path}"
+        elif exc.status == 405:
+            message = f"Method {request.method} is not allowed for {request.path}"
+        elif exc.status == 413:
+            message = (f"The request body is larger than {request.app[_MAX_LENGTH_KEY]} bytes "
+                       f"({MAX_CONTENT_LENGTH_KEY}).")
+        else:
+            message = exc.text or exc.reason
+        return _json(messages.errors(message), status=exc.status)
+    except Exception:
+        log.exception("REST handler for %s %s failed", request.method, request.path)
+        return _json(messages.errors("Internal server error.", "<Exception on server side:\n"
+                                     f"{traceback.format_exc()}\nEnd of exception on server side>"), status=500)
+
+
+# --- server ---------------------------------------------------------------------------------------------------------
+def create_app(dispatcher: DispatcherGateway) -> web.Application:
+    """The aiohttp application for ``dispatcher`` (separate from binding, so tests can serve it anywhere)."""
+    max_length = dispatcher.configuration().get_integer(MAX_CONTENT_LENGTH_KEY, DEFAULT_MAX_CONTENT_LENGTH)
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_length)
+    app[_DISPATCHER_KEY] = dispatcher
+    app[_MAX_LENGTH_KEY] = max_length
+    app.router.add_get("/jobs", list_jobs)
+    app.router.add_post("/jobs", submit_job)
+    app.router.add_get("/jobs/overview", jobs_overview)
+    app.router.add_get("/jobs/{jobid}", job_details)
+    app.router.add_patch("/jobs/{jobid}", cancel_job)
+    app.router.add_get("/jobs/{jobid}/plan", job_plan)
+    app.router.add_get("/jobs/{jobid}/exceptions", job_exceptions)
+    app.router.add_get("/jobs/{jobid}/execution-result", execution_result)
+    app.router.add_get("/jobs/{jobid}/vertices/{vertexid}", vertex_details)
+    app.router.add_post("/jobs/{jobid}/coordinators/{operatorid}", collect)
+    app.router.add_get("/overview", cluster_overview)
+    app.router.add_get("/taskmanagers", task_managers)
+    app.router.add_get("/config", dashboard_config)
+    app.router.add_get("/jobmanager/config", jobmanager_config)
+    return app
+
+
+async def start_rest_server(dispatcher: DispatcherGateway, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve the REST API for ``dispatcher`` on ``host:port`` (``port`` 0: any free port).
+
+    Returns the runner (``await runner.cleanup()`` stops the server) and the bound port.
+
+    Raises:
+        PortInUseError: ``host:port`` is taken; the message names ``rest.port``.
+        ClusterError: other bind failures (an address of another host, no permission).
+    """
+    runner = web.AppRunner(create_app(dispatcher), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"The REST server cannot listen on {host}:{port}: the port is already in use. Set another "
+                f"'rest.port' (0 picks a free one), or stop the process that holds it.") from None
+        raise ClusterError(f"The REST server cannot listen on {host}:{port} ('rest.bind-address', 'rest.port'): "
+                           f"{exc.strerror or exc}") from None
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info("REST API listening on http://%s:%d", host, bound)
+    return runner, int(bound)
