@@ -345,3 +345,25 @@ class _Double(MapFunction):
 class _Counter(KeyedProcessFunction):
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Any:
         yield value
+
+
+@pytest.mark.parametrize("mode, bounded_only, batch", [
+    (RuntimeExecutionMode.STREAMING, True, False), (RuntimeExecutionMode.BATCH, True, True),
+    (RuntimeExecutionMode.AUTOMATIC, True, True), (RuntimeExecutionMode.AUTOMATIC, False, False),
+])
+def test_runtime_mode_decides_batch_reduce(mode: RuntimeExecutionMode, bounded_only: bool, batch: bool) -> None:
+    from yflink.datastream import SourceFunction
+
+    class Endless(SourceFunction):
+        def run(self, ctx: SourceFunction.SourceContext) -> None:
+            ctx.collect(("a", 1))
+
+        def cancel(self) -> None:
+            pass
+
+    e = env()
+    e.set_runtime_mode(mode)
+    source = e.from_collection([("a", 1)]) if bounded_only else e.add_source(Endless())
+    source.key_by(lambda t: t[0]).sum(1).print()
+    reduce_node = node(e.get_stream_graph(), "Reduce")
+    assert isinstance(reduce_node.operator, StreamGroupedReduce) and reduce_node.operator.batch_mode is batch

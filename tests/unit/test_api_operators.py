@@ -455,3 +455,13 @@ def test_watermarking_source() -> None:
     harness.run_source()
     assert harness.get_output_with_timestamps() == [(5, 5), (7, 7), (6, 6)]
     assert harness.get_watermarks()[-1] == 6
+
+
+def test_reduce_in_batch_mode_emits_final_aggregates_at_end_of_input() -> None:
+    operator = StreamGroupedReduce(agg(AggregationType.SUM, 1), lambda v: v[0])
+    operator.batch_mode = True
+    harness = Harness(operator)
+    harness.process_elements([("a", 1), ("b", 5), ("a", 2)])
+    assert harness.get_output() == []
+    harness.end_input()
+    assert harness.get_output_with_timestamps() == [(("a", 3), None), (("b", 5), None)]

@@ -209,9 +209,18 @@ class StreamExecutionEnvironment:
         finally:
             for t in inherited:
                 t.slot_sharing_group = None
+        batch = self._is_batch(graph)
+        for n in graph.nodes.values():
+            if hasattr(n.operator, "batch_mode"):
+                n.operator.batch_mode = batch
         if clear_transformations:
             self._transformations.clear()
         return graph
+
+    def _is_batch(self, graph: StreamGraph) -> bool:
+        """BATCH, or AUTOMATIC with only bounded sources (Flink's rule)."""
+        mode = self._config.get(opts.RUNTIME_MODE)
+        return mode == "BATCH" or (mode == "AUTOMATIC" and all(n.bounded for n in graph.sources))
 
     def _inherit_slot_sharing_groups(self) -> list[Transformation]:
         """Give operators without a slot sharing group their inputs' group when all inputs share one (Flink's

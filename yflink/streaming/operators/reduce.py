@@ -124,6 +124,9 @@ class AggregationFunction(ReduceFunction):
 class StreamGroupedReduce(UdfOperator):
     """``KeyedStream.reduce`` (and the built-in aggregations): emits the updated aggregate per record.
 
+    In BATCH execution (``batch_mode``, set when the job is built) it emits only each key's final aggregate,
+    at end of input, as Flink does in batch mode.
+
     Args:
         function: a ReduceFunction or a callable ``(aggregate, value) -> aggregate``.
         key_selector: the stream's key selector (a KeySelector or callable).
@@ -131,9 +134,12 @@ class StreamGroupedReduce(UdfOperator):
 
     method = "reduce"
     is_keyed = True
+    #: Records per batch emitted at end of input in BATCH mode.
+    FINAL_BATCH = 1024
 
     def __init__(self, function: Any, key_selector: Any, name: str = "Reduce") -> None:
         super().__init__(function, name, key_selector)
+        self.batch_mode = False
 
     def open(self) -> None:
         super().open()
@@ -169,4 +175,11 @@ class StreamGroupedReduce(UdfOperator):
             built = self.function._reduce
             if built is not None:
                 self._fn = self._built = built  # skip AggregationFunction.reduce once it chose its shape
-        self.output.emit(out, timestamps)
+        if not self.batch_mode:
+            self.output.emit(out, timestamps)
+
+    def end_input(self) -> None:
+        if self.batch_mode and self._table:
+            finals = list(self._table.values())
+            for start in range(0, len(finals), self.FINAL_BATCH):
+                self.output.emit(finals[start:start + self.FINAL_BATCH], None)
