@@ -178,3 +178,12 @@ def test_execution_config_writes_configuration() -> None:
     assert config.get_global_job_parameters() == {"input": "/tmp/x"}
     with pytest.raises(ValueError):
         config.set_parallelism(0)
+
+
+def test_global_job_parameters_in_every_shape() -> None:
+    from yflink.common.execution_config import job_parameters_from
+
+    assert job_parameters_from({"pipeline.global-job-parameters": {"a": 1}}) == {"a": "1"}
+    assert job_parameters_from({"pipeline.global-job-parameters": "{'a': 'x'}"}) == {"a": "x"}
+    assert job_parameters_from({"pipeline.global-job-parameters": "a:1,b:2"}) == {"a": "1", "b": "2"}
+    assert job_parameters_from({"pipeline.global-job-parameters.input": "/data", "other": "x"}) == {"input": "/data"}

@@ -16,7 +16,13 @@ from typing import Any, Union
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 
-__all__ = ["GLOBAL_JOB_PARAMETERS", "ExecutionConfig", "global_job_parameters", "parse_global_job_parameters"]
+__all__ = [
+    "GLOBAL_JOB_PARAMETERS",
+    "ExecutionConfig",
+    "global_job_parameters",
+    "job_parameters_from",
+    "parse_global_job_parameters",
+]
 
 #: Flink's key of the global job parameters (a map; Flink's text form is ``k1:v1,k2:v2``).
 GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
@@ -45,9 +51,20 @@ def parse_global_job_parameters(raw: Any) -> dict[str, str]:
     return params
 
 
+def job_parameters_from(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The global job parameters held in a key/value map of settings: under ``pipeline.global-job-parameters``
+    (a dict, its ``str()`` or ``k1:v1,k2:v2``) or flattened from YAML as ``pipeline.global-job-parameters.<k>``."""
+    params = parse_global_job_parameters(settings.get(GLOBAL_JOB_PARAMETERS))
+    prefix = GLOBAL_JOB_PARAMETERS + "."
+    for key, value in settings.items():
+        if key.startswith(prefix):
+            params[key[len(prefix):]] = str(value)
+    return params
+
+
 def global_job_parameters(config: Configuration) -> dict[str, str]:
     """The global job parameters of ``config`` as ``{str: str}``."""
-    return parse_global_job_parameters(config.raw().get(GLOBAL_JOB_PARAMETERS))
+    return job_parameters_from(config.raw())
 
 
 class ExecutionConfig:

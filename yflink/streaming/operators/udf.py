@@ -16,7 +16,7 @@ import time
 from typing import Any, Optional
 
 from yflink.common.errors import YFlinkError
-from yflink.common.execution_config import GLOBAL_JOB_PARAMETERS, parse_global_job_parameters
+from yflink.common.execution_config import job_parameters_from
 from yflink.datastream.functions import RuntimeContext
 from yflink.datastream.state import (
     AggregatingState,
@@ -95,8 +95,7 @@ class StreamingRuntimeContext(RuntimeContext):
     def __init__(self, task_info: TaskInfo, keyed_backend: Any = None) -> None:
         self._task_info = task_info
         self._backend = keyed_backend
-        params = task_info.job_parameters
-        self._job_parameters = {**params, **parse_global_job_parameters(params.get(GLOBAL_JOB_PARAMETERS))}
+        self._job_parameters = {**task_info.job_parameters, **job_parameters_from(task_info.job_parameters)}
 
     def get_task_name(self) -> str:
         return self._task_info.task_name
