@@ -32,7 +32,7 @@ declare -A HEAP=([namenode]=384m [datanode]=256m [resourcemanager]=512m [nodeman
 daemon_pid() {
   local name="$1" pid
   pid="$(cat "$PIDS/$name.pid" 2>/dev/null)" || return 0
-  if [[ -n "$pid" ]] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q "${MAIN[$name]}"; then
+  if [[ -n "$pid" && "$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" || true)" == *" ${MAIN[$name]}"* ]]; then
     echo "$pid"
   fi
 }
@@ -52,6 +52,13 @@ start_daemon() {
       >"$LOGS/$name.out" 2>&1 </dev/null
   ) &
   echo $! > "$PIDS/$name.pid"
+  # Wait until the subshell has exec'd java, so pid checks see the main class.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -n "$(daemon_pid "$name")" ]] && break
+    kill -0 "$!" 2>/dev/null || break
+    sleep 0.1
+  done
   yf_log "started $name (pid $!, log $LOGS/$name.log)"
 }
 
@@ -101,7 +108,7 @@ check_alive() {
   for d in "${DAEMONS[@]}"; do
     if [[ -z "$(daemon_pid "$d")" ]]; then
       echo "---- $LOGS/$d.log (last 40 lines) ----" >&2
-      tail -40 "$LOGS/$d.log" "$LOGS/$d.out" >&2 2>/dev/null || true
+      tail -40 "$LOGS/$d.log" "$LOGS/$d.out" 2>/dev/null >&2 || true
       yf_die "$d exited during start-up"
     fi
   done
