@@ -8,17 +8,23 @@ Source of the pattern: Flink's ``TestingDispatcherGateway``.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from yflink.common.configuration import Configuration
 from yflink.common.errors import JobSubmissionError
 from yflink.common.ids import IntermediateDataSetID, JobID, JobVertexID
 from yflink.graph.job_graph import JobEdge, JobGraph, JobVertex
+from yflink.rest.server import start_rest_server
 from yflink.runtime.gateways import CollectedRecords, TaskManagerInfo
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph, SlotAssignment
 from yflink.runtime.states import ExecutionState, JobStatus
+
+T = TypeVar("T")
 
 
 def _now_ms() -> int:
@@ -145,3 +151,42 @@ class FakeDispatcher:
         buffer = self.collected.setdefault((job_id, operator_id), _Collected())
         buffer.records.extend(records)
         buffer.finished = buffer.finished or finished
+
+
+class RestServerThread:
+    """The REST server over a dispatcher (usually a FakeDispatcher), on its own event loop in a thread.
+
+    Use as a context manager; ``address`` is ``127.0.0.1:<port>``. ``call(fn)`` runs ``fn()`` on the server's
+    loop and returns its result, so a test changes the dispatcher's jobs without racing the handlers.
+    """
+
+    def __init__(self, dispatcher: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.dispatcher = dispatcher
+        self.host = host
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="rest-server", daemon=True)
+        self._runner: Any = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def __enter__(self) -> RestServerThread:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(start_rest_server(self.dispatcher, self.host, self.port), self._loop)
+        self._runner, self.port = future.result(timeout=10)
+        return self
+
+    def call(self, fn: Callable[[], T]) -> T:
+        async def run() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
