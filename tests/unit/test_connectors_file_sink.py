@@ -10,6 +10,7 @@ from typing import Any
 import cloudpickle  # type: ignore[import-untyped]
 import pytest
 
+from yflink.common import Row
 from yflink.common.serialization import Encoder, SimpleStringSchema
 from yflink.datastream.connectors import BucketAssigner, FileSink, OutputFileConfig, RollingPolicy
 from yflink.datastream.connectors.file_writing import (
@@ -52,7 +53,7 @@ def test_files_are_in_progress_until_the_end_of_input(tmp_path: Path) -> None:
     writer.close()
     [finished] = all_files(tmp_path)
     assert re.fullmatch(rf"part-{UUID}-0", finished)
-    assert (tmp_path / finished).read_text() == "a\n('b', 1)\n3\nd\n"
+    assert (tmp_path / finished).read_text() == "a\n(b,1)\n3\nd\n"
 
 
 def test_part_files_roll_by_size_and_count_up(tmp_path: Path) -> None:
@@ -173,8 +174,8 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 
 def test_simple_string_encoder_and_schema() -> None:
     encoder = Encoder.simple_string_encoder()
-    assert encoder.encode(("a", 1)) == b"('a', 1)\n"
-    assert encoder.encode_batch(["ü", "", 2]) == "ü\n\n2\n".encode()
+    assert encoder.encode(("a", 1)) == b"(a,1)\n"  # as Flink writes a Tuple2
+    assert encoder.encode_batch(["ü", "", 2, 1e7, None, Row("a", 1)]) == "ü\n\n2\n1.0E7\nnull\n+I[a, 1]\n".encode()
     assert encoder.encode_batch([]) == b""
     assert Encoder.simple_string_encoder("ISO-8859-1").encode("ü") == b"\xfc\n"
     schema = SimpleStringSchema()

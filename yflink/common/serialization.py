@@ -12,6 +12,8 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
+from yflink.common.java_format import java_string
+
 __all__ = [
     "DeserializationSchema",
     "Encoder",
@@ -78,18 +80,22 @@ class Encoder:
 
 
 class SimpleStringEncoder(Encoder):
-    """Writes ``str(element) + "\\n"`` per record (Flink ``SimpleStringEncoder``, which uses ``toString()``).
+    """Writes each record as text plus ``"\n"`` (Flink ``SimpleStringEncoder``, which writes ``toString()``).
 
-    Note: Python's ``str`` of a tuple is ``('a', 1)``, where Flink's Java ``Tuple2`` prints ``(a,1)``.
+    Records show as Flink shows their Java counterparts, like ``DataStream.print()``: strings as they are, tuples
+    as ``(a,1)``, Rows as ``+I[a, 1]``, floats as Java doubles (``1.0E7``), None as ``null``
+    (:func:`yflink.common.java_format.java_string`); other objects with ``str()``.
     """
 
     def __init__(self, charset_name: str = "UTF-8") -> None:
         self.charset_name = _check_charset(charset_name)
 
     def encode(self, element: Any) -> bytes:
-        return (str(element) + "\n").encode(self.charset_name)
+        text = element if type(element) is str else java_string(element)
+        return (text + "\n").encode(self.charset_name)
 
     def encode_batch(self, elements: list[Any]) -> bytes:
         if not elements:
             return b""
-        return ("\n".join(map(str, elements)) + "\n").encode(self.charset_name)
+        text = "\n".join([e if type(e) is str else java_string(e) for e in elements])
+        return (text + "\n").encode(self.charset_name)
