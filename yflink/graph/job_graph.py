@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -134,22 +135,27 @@ def register_program_modules() -> None:
     """Make cloudpickle ship the user's own modules by value.
 
     Functions defined in the job script (``__main__``) travel by value anyway; functions the script imports
-    from modules beside it would otherwise travel as references that slot workers cannot import. Every loaded
-    module whose file lies under the script's directory (and not in an installed package) is shipped by value.
+    from its own modules would otherwise travel as references that slot workers cannot import. Every loaded
+    module that is not part of Python, of an installed package or of yflink is shipped by value.
     """
-    script = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    if not script or not os.path.isfile(script):
-        return
-    root = os.path.dirname(os.path.abspath(script)) + os.sep
+    installed = {os.path.realpath(p) + os.sep for key, p in sysconfig.get_paths().items()
+                 if key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    installed.add(os.path.realpath(os.path.dirname(os.path.dirname(__file__))) + os.sep)  # yflink itself
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if (not path or name == "__main__" or name.startswith("yflink") or "site-packages" in path
-                or not os.path.abspath(path).startswith(root)):
+        if not path or name == "__main__" or name in _SHIPPED:
+            continue
+        real = os.path.realpath(path)
+        if any(real.startswith(prefix) for prefix in installed) or "site-packages" in real:
             continue
         try:
             cloudpickle.register_pickle_by_value(module)
+            _SHIPPED.add(name)
         except ValueError:
             pass
+
+
+_SHIPPED: set[str] = set()
 
 
 def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGraph:
