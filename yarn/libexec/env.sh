@@ -109,6 +109,10 @@ yf_render_conf() {
              -e "s#@JAVA_HOME@#$JAVA_HOME#g" > "$out/$name.tmp"
     mv "$out/$name.tmp" "$out/$name"
   done
+  if [[ "$mode" == secure && ! -s "$out/http-secret" ]]; then
+    head -c 32 /dev/urandom | base64 > "$out/http-secret"   # signs SPNEGO cookies
+    chmod 600 "$out/http-secret"
+  fi
   echo "$mode" > "$YFLINK_DEV_RUN/mode"
 }
 
