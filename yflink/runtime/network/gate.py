@@ -195,12 +195,12 @@ class RemoteInputChannel(InputChannel):
                     event = loads(payload)
                     items.append((EVENT, event, None))
                     if isinstance(event, EndOfPartition):
-                        self._done = True
+                        self._finish()
                         notify(index)
                         return
                 elif kind == FRAME_ERROR:
                     items.append((ERROR, loads(payload), None))
-                    self._done = True
+                    self._finish()
                     notify(index)
                     return
                 notify(index)
@@ -209,6 +209,12 @@ class RemoteInputChannel(InputChannel):
                 items.append((ERROR, f"connection to '{self.desc.producer_name}' at {self.desc.data_address} "
                                      f"lost ({type(exc).__name__}); its TaskManager may have died", None))
                 notify(index)
+
+    def _finish(self) -> None:
+        """The last frame arrived: close our side, which tells the server it may close too."""
+        self._done = True
+        if self._writer is not None:
+            self._writer.close()
 
     def poll(self) -> Optional[Item]:
         if not self.items:

@@ -27,7 +27,8 @@ FRAME_ERROR = 7
 
 _HEADER = struct.Struct("!IB")
 NOT_FOUND_WAIT_S = 2.0  # the server waits this long for a partition before answering NOT_FOUND
-_DRAIN_ABOVE = 1 << 20  # bytes buffered in the transport before the sender waits for the socket
+_DRAIN_ABOVE = 1 << 20
+CLOSE_WAIT_S = 30.0  # after the last frame, how long the server waits for the consumer to close  # bytes buffered in the transport before the sender waits for the socket
 
 
 def encode_frame(kind: int, payload: bytes) -> bytes:
@@ -167,6 +168,12 @@ class DataServer:
                 self.bytes_sent += len(frame)
                 if item[0] == ERROR or (item[0] == EVENT and item[1] is END_OF_PARTITION):
                     await writer.drain()
+                    # The consumer closes first, once it has read the last frame: closing here could make its
+                    # pending credit writes fail and discard data it has not read yet.
+                    try:
+                        await asyncio.wait_for(asyncio.shield(credit_task), CLOSE_WAIT_S)
+                    except asyncio.TimeoutError:
+                        pass
                     return
                 if transport.get_write_buffer_size() > _DRAIN_ABOVE:
                     await writer.drain()
