@@ -24,12 +24,13 @@ from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import ChainSpec
 from yflink.runtime.deployment import TaskDeploymentDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import EndOfPartition
+from yflink.runtime.network.events import EndOfPartition, Watermark
 from yflink.runtime.network.gate import InputGate, LocalInputChannel, RemoteInputChannel, UpstreamFailure
 from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
 from yflink.runtime.states import ExecutionState
 from yflink.streaming.operator_chain import OperatorChain
+from yflink.streaming.watermark_valve import MIN_WATERMARK, WatermarkValve
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
 
@@ -222,6 +223,17 @@ class Task:
         process = head.process_batch
         process1 = getattr(head, "process_batch1", None)
         process2 = getattr(head, "process_batch2", None)
+        # One watermark valve per input (type number 0, or 1 and 2 of a two-input operator).
+        valves: dict[int, WatermarkValve] = {}
+        local_index: list[int] = []
+        for channel in channels:
+            valve = valves.setdefault(channel.type_number, WatermarkValve(0))
+            local_index.append(len(valve.channel_watermarks))
+            valve.channel_watermarks.append(MIN_WATERMARK)
+            valve.ended.append(False)
+        watermark_handlers = {0: head.process_watermark,
+                              1: getattr(head, "process_watermark1", head.process_watermark),
+                              2: getattr(head, "process_watermark2", head.process_watermark)}
         yield_every = 0
         while remaining:
             got = gate.poll_now()
@@ -251,8 +263,19 @@ class Task:
                         yield_every = 0
                         await asyncio.sleep(0)
             elif kind == EVENT:
-                if isinstance(item[1], EndOfPartition):
+                event = item[1]
+                valve = valves[channels[index].type_number]
+                local = local_index[index]
+                if isinstance(event, Watermark):
+                    advanced = valve.input_watermark(local, event.timestamp)
+                elif isinstance(event, EndOfPartition):
                     remaining -= 1
+                    advanced = None  # a finished input must not push event time to +infinity by itself
+                    valve.ended[local] = True
+                else:
+                    advanced = None
+                if advanced is not None:
+                    watermark_handlers[channels[index].type_number](advanced)
             elif kind == ERROR:
                 raise UpstreamFailure(str(item[1]))
 
