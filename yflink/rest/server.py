@@ -312,8 +312,8 @@ async def start_rest_server(dispatcher: DispatcherGateway, host: str, port: int)
         await runner.cleanup()
         if exc.errno == errno.EADDRINUSE:
             raise PortInUseError(
-                f"The REST server cannot listen on {host}:{port}: the port is already in use. Set another "
-                f"'rest.port' (0 picks a free one), or stop the process that holds it.") from None
+                f"The REST server cannot listen on {host}:{port}: address already in use. Set another "
+                f"'rest.port' (0 picks a free one), or stop the process that holds the port.") from None
         raise ClusterError(f"The REST server cannot listen on {host}:{port} ('rest.bind-address', 'rest.port'): "
                            f"{exc.strerror or exc}") from None
     bound = runner.addresses[0][1] if runner.addresses else port

@@ -1,0 +1,381 @@
+"""The ``yflink`` command line (Flink's ``bin/flink`` and the standalone scripts), built with click.
+
+::
+
+    yflink run [-m host:port] [-t local|remote] [-d] [-p N] [-D key=value]... [--conf-dir D] [-q] job.py [args]
+    yflink run ... -py job.py [args]               (Flink's --python spelling)
+    yflink list [-m host:port] [-r] [-s] [-a]
+    yflink cancel [-m host:port] <jobId>
+    yflink cluster start [--taskmanagers N] | stop
+    yflink jobmanager start|stop
+    yflink taskmanager start|stop
+
+Source: Flink's "Command-Line Interface" documentation and ``CliFrontend``. This module parses and prints;
+the work is in :mod:`yflink.deploy.standalone`, :mod:`yflink.rest.client` and the user's script.
+
+Exit codes: 0 success, 1 a failure (job FAILED, cluster unreachable, the script raised), 2 bad usage or
+configuration (missing job file, malformed ``-D``, a bad config value: the message names the key), 130 Ctrl-C.
+yflink errors are printed as messages, never as bare tracebacks; the script's own exceptions are printed as the
+script's traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import runpy
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, NoReturn, Optional, TypeVar
+
+import click
+
+import yflink
+from yflink.common import config_options as opts
+from yflink.common.configuration import Configuration, load_configuration
+from yflink.common.errors import ConfigurationError, JobExecutionError, YFlinkError
+from yflink.graph.executor import set_context_configuration
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+CANCEL_WAIT_S = 10.0  # `yflink cancel` waits this long for the job to reach CANCELED
+TARGETS = ("local", "remote")
+
+
+def _fail(command: str, message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    click.echo(f"yflink {command}: {message}", err=True)
+    raise SystemExit(code)
+
+
+def _errors_to_exit_codes(command: str) -> Callable[[F], F]:
+    """Turn yflink errors into a message on stderr and an exit code (2 for configuration, 1 otherwise)."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except ConfigurationError as exc:
+                _fail(command, str(exc), EXIT_USAGE)
+            except YFlinkError as exc:
+                _fail(command, str(exc))
+            except KeyboardInterrupt:
+                _fail(command, "interrupted", EXIT_INTERRUPTED)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _load_config(conf_dir: Optional[str], dynamic: tuple[str, ...]) -> Configuration:
+    return load_configuration(conf_dir, list(dynamic))
+
+
+def _rest_address(config: Configuration, jobmanager: Optional[str]) -> str:
+    if jobmanager:
+        return jobmanager
+    return f"{config.get(opts.REST_ADDRESS)}:{config.get(opts.REST_PORT)}"
+
+
+def _config_options(fn: F) -> F:
+    fn = click.option("-D", "dynamic", multiple=True, metavar="key=value",
+                      help="Set a configuration key (repeatable), e.g. -D parallelism.default=2.")(fn)
+    fn = click.option("--conf-dir", type=click.Path(file_okay=False),
+                      help="Directory of config.yaml (default: $YFLINK_CONF_DIR, $FLINK_CONF_DIR or ./conf).")(fn)
+    return fn
+
+
+def _address_options(fn: F) -> F:
+    fn = _config_options(fn)
+    fn = click.option("-m", "--jobmanager", metavar="host:port",
+                      help="REST address of the JobManager (default: rest.address:rest.port).")(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(yflink.__version__, prog_name="yflink")
+def cli() -> None:
+    """yflink: Apache Flink's architecture in Python, for Hadoop."""
+
+
+# --- run -----------------------------------------------------------------------------------------------------------
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@_address_options
+@click.option("-t", "--target", help="Where the job runs: local (an embedded cluster) or remote (-m).")
+@click.option("-d", "--detached", is_flag=True, help="Submit and return without waiting for the job's end.")
+@click.option("-p", "--parallelism", type=click.IntRange(min=1), help="Default parallelism of the job.")
+@click.option("-py", "--python", "python_file", metavar="job.py", help="The job script (Flink's spelling).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="JOB.PY [ARGS]...")
+def run(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], target: Optional[str],
+        detached: bool, parallelism: Optional[int], python_file: Optional[str], quiet: bool,
+        args: tuple[str, ...]) -> None:
+    """Run a Python job script: `yflink run job.py [args]` or `yflink run -py job.py [args]`.
+
+    With no cluster configured the job runs on an embedded local cluster started for it; with -m host:port
+    (or execution.target: remote) it is submitted to that running cluster.
+    """
+    if python_file is not None:
+        script, script_args = python_file, list(args)
+    elif args:
+        script, script_args = args[0], list(args[1:])
+        if script.startswith("-"):
+            _fail("run", f"unknown option {script!r} (see `yflink run --help`)", EXIT_USAGE)
+    else:
+        _fail("run", "no job file given; usage: yflink run [OPTIONS] job.py [ARGS]...", EXIT_USAGE)
+    if not os.path.isfile(script):
+        _fail("run", f"job file '{script}' not found", EXIT_USAGE)
+    try:
+        config = _run_configuration(conf_dir, dynamic, jobmanager, target, detached, parallelism, quiet)
+    except ConfigurationError as exc:
+        _fail("run", str(exc), EXIT_USAGE)
+    set_context_configuration(config)
+    try:
+        code = _run_script(script, script_args)
+    finally:
+        set_context_configuration(None)
+        _shutdown_embedded_cluster()
+    if code:
+        raise SystemExit(code)
+
+
+def _run_configuration(conf_dir: Optional[str], dynamic: tuple[str, ...], jobmanager: Optional[str],
+                       target: Optional[str], detached: bool, parallelism: Optional[int],
+                       quiet: bool) -> Configuration:
+    """The context configuration of ``yflink run``; ConfigurationError names the bad key or option."""
+    from yflink.rest.client import parse_address
+
+    config = _load_config(conf_dir, dynamic)
+    if jobmanager:
+        try:
+            host, port = parse_address(jobmanager)
+        except ConfigurationError:
+            raise ConfigurationError(f"-m/--jobmanager expects host:port, got {jobmanager!r}") from None
+        config.set(opts.REST_ADDRESS, host).set(opts.REST_PORT, port).set(opts.EXECUTION_TARGET, "remote")
+    elif target:
+        config.set(opts.EXECUTION_TARGET, target)
+    chosen = (config.get(opts.EXECUTION_TARGET) or "local").lower()
+    if chosen not in TARGETS:
+        raise ConfigurationError(f"Bad value for 'execution.target' (-t): {chosen!r}; expected one of "
+                                 f"{', '.join(TARGETS)}")
+    config.set(opts.EXECUTION_TARGET, chosen)
+    if parallelism is not None:
+        config.set(opts.PARALLELISM_DEFAULT, parallelism)
+    if detached:
+        if chosen == "local":
+            raise ConfigurationError("-d/--detached needs a running cluster (-m host:port or -t remote): an "
+                                     "embedded cluster stops when `yflink run` exits")
+        config.set(opts.EXECUTION_ATTACHED, False)
+    if quiet:
+        config.set(opts.CLIENT_PROGRESS, False)
+    elif not config.contains_key(opts.CLIENT_PROGRESS.key):
+        config.set(opts.CLIENT_PROGRESS, True)
+    return config
+
+
+def _user_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
+    """Drop the CLI's and runpy's frames from the front of a traceback, so it starts in the user's script."""
+    skip = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in skip:
+        tb = tb.tb_next
+    return tb
+
+
+def _run_script(script: str, script_args: list[str]) -> int:
+    """Run ``script`` as ``__main__`` with ``sys.argv = [script, *script_args]``; returns the exit code."""
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [script, *script_args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        runpy.run_path(script, run_name="__main__")
+        return 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        click.echo(str(exc.code), err=True)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _shutdown_embedded_cluster()
+        click.echo("yflink run: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except JobExecutionError as exc:
+        click.echo(f"Job {exc.job_id} {exc.status}", err=True)
+        click.echo(exc.root_cause.rstrip("\n"), err=True)
+        return EXIT_FAILURE
+    except ConfigurationError as exc:
+        click.echo(f"yflink run: {exc}", err=True)
+        return EXIT_USAGE
+    except YFlinkError as exc:
+        click.echo(f"yflink run: {exc}", err=True)
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the user's script raised: show its traceback, not ours
+        sys.stderr.write("".join(traceback.format_exception(type(exc), exc, _user_traceback(exc.__traceback__))))
+        sys.stderr.flush()
+        return EXIT_FAILURE
+    finally:
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+
+
+def _shutdown_embedded_cluster() -> None:
+    """Stop the embedded cluster the script may have started (also runs at exit; safe to repeat)."""
+    try:
+        from yflink.deploy.local import shutdown_embedded_cluster
+    except ImportError:
+        return
+    shutdown_embedded_cluster()
+
+
+# --- list / cancel --------------------------------------------------------------------------------------------------
+def _print_jobs(jobs: list[dict[str, Any]]) -> None:
+    for job in sorted(jobs, key=lambda j: j.get("start-time", 0)):
+        started = datetime.fromtimestamp(max(0, int(job.get("start-time", 0))) / 1000).strftime("%d.%m.%Y %H:%M:%S")
+        click.echo(f"{started} : {job['jid']} : {job['name']} ({job['state']})")
+
+
+@cli.command("list")
+@_address_options
+@click.option("-r", "--running", is_flag=True, help="Show only running jobs.")
+@click.option("-s", "--scheduled", is_flag=True, help="Show only scheduled (CREATED) jobs.")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show running, scheduled and terminated jobs.")
+@_errors_to_exit_codes("list")
+def list_command(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], running: bool,
+                 scheduled: bool, show_all: bool) -> None:
+    """List the cluster's jobs, in Flink's `flink list` format."""
+    from yflink.rest.client import RestClusterClient
+
+    config = _load_config(conf_dir, dynamic)
+    jobs = RestClusterClient(_rest_address(config, jobmanager)).jobs_overview()
+    if not (running or scheduled):
+        running = scheduled = True
+    terminal = {"FINISHED", "FAILED", "CANCELED"}
+    running_jobs = [j for j in jobs if j["state"] not in terminal and j["state"] != "CREATED"]
+    scheduled_jobs = [j for j in jobs if j["state"] == "CREATED"]
+    terminated_jobs = [j for j in jobs if j["state"] in terminal]
+    rule = "-" * 62
+    if running or show_all:
+        if running_jobs:
+            click.echo("------------------ Running/Restarting Jobs -------------------")
+            _print_jobs(running_jobs)
+            click.echo(rule)
+        else:
+            click.echo("No running jobs.")
+    if scheduled or show_all:
+        if scheduled_jobs:
+            click.echo("----------------------- Scheduled Jobs -----------------------")
+            _print_jobs(scheduled_jobs)
+            click.echo(rule)
+        else:
+            click.echo("No scheduled jobs.")
+    if show_all:
+        if terminated_jobs:
+            click.echo("---------------------- Terminated Jobs -----------------------")
+            _print_jobs(terminated_jobs)
+            click.echo(rule)
+        else:
+            click.echo("No terminated jobs.")
+
+
+@cli.command()
+@_address_options
+@click.argument("job_id", metavar="JOBID")
+@_errors_to_exit_codes("cancel")
+def cancel(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], job_id: str) -> None:
+    """Cancel a running job and wait (up to 10 s) until it is CANCELED."""
+    from yflink.common.ids import JobID
+    from yflink.rest.client import RestClusterClient
+
+    try:
+        job_id = JobID.from_hex(job_id).hex
+    except ValueError:
+        _fail("cancel", f"'{job_id}' is not a job id (32 hex digits, as `yflink list` shows)", EXIT_USAGE)
+    config = _load_config(conf_dir, dynamic)
+    client = RestClusterClient(_rest_address(config, jobmanager))
+    click.echo(f"Cancelling job {job_id}.")
+    client.cancel(job_id)
+    deadline = time.monotonic() + CANCEL_WAIT_S
+    while time.monotonic() < deadline:
+        status = next((j["status"] for j in client.list_jobs() if j["id"] == job_id), "CANCELED")
+        if status in ("CANCELED", "FINISHED", "FAILED"):
+            break
+        time.sleep(0.1)
+    else:
+        click.echo(f"Job {job_id} is still {status}; it will be CANCELED once its tasks stop.", err=True)
+        return
+    click.echo(f"Cancelled job {job_id}.")
+
+
+# --- standalone cluster ---------------------------------------------------------------------------------------------
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _stop_report(role: str, pids: list[int]) -> None:
+    if not pids:
+        click.echo(f"No {role} daemon to stop on host {_host()}.")
+    for pid in pids:
+        click.echo(f"Stopped {role} daemon (pid {pid}) on host {_host()}.")
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["start", "stop"]))
+@click.option("--taskmanagers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="TaskManagers to start with the JobManager.")
+@_config_options
+@_errors_to_exit_codes("cluster")
+def cluster(action: str, taskmanagers: int, conf_dir: Optional[str], dynamic: tuple[str, ...]) -> None:
+    """Start or stop a standalone session cluster on this host (Flink's start-cluster.sh / stop-cluster.sh)."""
+    from yflink.deploy import standalone
+
+    config = _load_config(conf_dir, dynamic)
+    if action == "stop":
+        stopped = standalone.stop_cluster(config)
+        _stop_report("taskmanager", stopped["taskmanager"])
+        _stop_report("jobmanager", stopped["jobmanager"])
+        return
+    click.echo("Starting cluster.")
+    started = standalone.start_cluster(config, taskmanagers)
+    click.echo(f"Started jobmanager daemon (pid {started.jobmanager.pid}) on host {_host()}.")
+    for tm in started.taskmanagers:
+        click.echo(f"Started taskmanager daemon (pid {tm.pid}) on host {_host()}.")
+    click.echo(f"REST API at http://{started.rest_address} (submit with `yflink run -m {started.rest_address} "
+               f"job.py`); logs in {standalone.log_dir(config)}")
+
+
+def _daemon_command(role: str) -> Callable[..., None]:
+    @_config_options
+    @_errors_to_exit_codes(role)
+    def command(action: str, conf_dir: Optional[str], dynamic: tuple[str, ...]) -> None:
+        from yflink.deploy import standalone
+
+        config = _load_config(conf_dir, dynamic)
+        if action == "stop":
+            _stop_report(role, standalone.stop_role(config, role))
+            return
+        if role == "jobmanager":
+            proc = standalone.start_jobmanager(config)
+            click.echo(f"Started jobmanager daemon (pid {proc.pid}) on host {_host()}; REST API at "
+                       f"http://{proc.ready.get('rest_address', '?')}")
+        else:
+            proc = standalone.start_taskmanager(config)
+            click.echo(f"Started taskmanager daemon (pid {proc.pid}) on host {_host()}.")
+
+    command.__doc__ = (f"Start or stop a standalone {role} daemon on this host (Flink's {role}.sh); "
+                       f"stop stops every {role} recorded in the pid file.")
+    return click.argument("action", type=click.Choice(["start", "stop"]))(command)
+
+
+cli.command("jobmanager")(_daemon_command("jobmanager"))
+cli.command("taskmanager")(_daemon_command("taskmanager"))
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """The ``yflink`` console script."""
+    cli.main(args=argv, prog_name="yflink")
