@@ -73,7 +73,35 @@ yf_jvm_opts() {
 }
 
 # --- Hadoop home --------------------------------------------------------------
-yf_hadoop_built() { compgen -G "$YF_HADOOP_LIB/hadoop-common-*.jar" >/dev/null; }
+YF_SHIM_JAR="$HADOOP_HOME/share/hadoop/shim/hadoop-secureio-nonative.jar"
+yf_hadoop_built() { compgen -G "$YF_HADOOP_LIB/hadoop-common-*.jar" >/dev/null && [[ -f "$YF_SHIM_JAR" ]]; }
+
+# Secure mode without libhadoop.so: Hadoop's SecureIOUtils refuses to load when security is on and
+# native IO is missing, and its owner checks need native fstat; that kills the NodeManager's log
+# aggregation and log web pages. Maven Central has no libhadoop.so, so we compile Hadoop's own
+# SecureIOUtils with the refusal turned into a warning and, without native IO, the file opens it
+# does with security off (no owner check; with DefaultContainerExecutor every container file is owned
+# by the NodeManager's user anyway). Dev clusters only; this jar goes first on the daemons' classpath.
+yf_build_secureio_shim() {
+  local src="$YF_YARN_DIR/build/secureio-shim/src" out="$YF_YARN_DIR/build/secureio-shim/classes"
+  local f="$src/org/apache/hadoop/io/SecureIOUtils.java"
+  [[ -f "$f" ]] || yf_die "missing $f (mvn package unpacks it)"
+  grep -q 'Secure IO is not possible without native code extensions' "$f" \
+    || yf_die "SecureIOUtils.java changed upstream: update yf_build_secureio_shim"
+  python3 - "$f" <<'PY'
+import re, sys
+p = sys.argv[1]; s = open(p).read()
+s, n = re.subn(r'throw new RuntimeException\(\s*"Secure IO is not possible without native code extensions."\);',
+               'System.err.println("yflink dev cluster: no native IO; SecureIOUtils opens files as with security off");', s)
+s, m = re.subn(r'if \(!UserGroupInformation.isSecurityEnabled\(\)\)', 'if (skipSecurity || !UserGroupInformation.isSecurityEnabled())', s)
+if n != 1 or m < 1:
+    sys.exit("SecureIOUtils.java changed upstream (%d, %d): update yf_build_secureio_shim" % (n, m))
+open(p, "w").write(s)
+PY
+  rm -rf "$out"; mkdir -p "$out" "$(dirname "$YF_SHIM_JAR")"
+  "$JAVA_HOME/bin/javac" -nowarn -d "$out" -cp "$YF_HADOOP_LIB/*" "$f" >&2 || yf_die "javac of the SecureIOUtils shim failed"
+  "$JAVA_HOME/bin/jar" cf "$YF_SHIM_JAR" -C "$out" . || yf_die "jar of the SecureIOUtils shim failed"
+}
 
 # Collect the Hadoop jars from Maven Central on first use.
 yf_ensure_hadoop() {
@@ -81,13 +109,14 @@ yf_ensure_hadoop() {
   command -v mvn >/dev/null || yf_die "Maven is missing: run yarn/setup.sh (installs maven)"
   yf_log "collecting Hadoop jars with Maven into $HADOOP_HOME (first use only)"
   mvn -B -q -f "$YF_YARN_DIR/pom.xml" package >&2 || yf_die "mvn failed collecting Hadoop jars"
+  yf_find_java; yf_build_secureio_shim
   yf_hadoop_built || yf_die "Maven ran but $YF_HADOOP_LIB has no hadoop-common jar"
 }
 
 # share/hadoop/hdfs holds HDFS's webapps/ (a directory, as in Hadoop's tarball), lib/ every jar.
-yf_classpath() { echo "$HADOOP_CONF_DIR:$HADOOP_HOME/share/hadoop/hdfs:$YF_HADOOP_LIB/*"; }
+yf_classpath() { echo "$HADOOP_CONF_DIR:$YF_SHIM_JAR:$HADOOP_HOME/share/hadoop/hdfs:$YF_HADOOP_LIB/*"; }
 yf_classpath_glob() {
-  echo "$HADOOP_CONF_DIR:$HADOOP_HOME/share/hadoop/hdfs:$(printf '%s:' "$YF_HADOOP_LIB"/*.jar | sed 's/:$//')"
+  echo "$HADOOP_CONF_DIR:$YF_SHIM_JAR:$HADOOP_HOME/share/hadoop/hdfs:$(printf '%s:' "$YF_HADOOP_LIB"/*.jar | sed 's/:$//')"
 }
 
 # --- configuration ------------------------------------------------------------
