@@ -182,8 +182,7 @@ def _run_configuration(conf_dir: Optional[str], dynamic: tuple[str, ...], jobman
 
 def _user_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     """Drop the CLI's and runpy's frames from the front of a traceback, so it starts in the user's script."""
-    skip = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in skip:
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") in (__name__, "runpy"):
         tb = tb.tb_next
     return tb
 
