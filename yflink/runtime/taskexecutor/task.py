@@ -198,6 +198,7 @@ class Task:
             metrics.busy_ms += (clock() - start) * 1000.0
             if n is None:
                 return
+            metrics.records_in += n  # a source's input: what it read (Flink's numRecordsIn of FLIP-27 sources)
             if n == 0:
                 start = clock()
                 await asyncio.sleep(0.001)

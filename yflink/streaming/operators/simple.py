@@ -11,6 +11,7 @@ Source of the semantics: Flink ``StreamMap``, ``StreamFlatMap``, ``StreamFilter`
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from itertools import compress
@@ -236,6 +237,44 @@ def print_prefix(sink_identifier: Optional[str], subtask_index: int, parallelism
     return prefix
 
 
+_PIPE_BUF = 4096  # POSIX: writes up to this size to a pipe are never interleaved with other writers
+
+
+def write_lines_atomically(lines: list[str]) -> None:
+    """Write whole lines to standard output in chunks of at most PIPE_BUF bytes.
+
+    Several slot-worker processes share one standard output (the client's, on the embedded cluster); a chunk
+    written with one ``write(2)`` of at most PIPE_BUF bytes is never split by another process's output, so
+    lines never interleave. A longer line goes alone in its own write.
+    """
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a Python object (tests, notebooks)
+        out.write("".join(lines))
+        out.flush()
+        return
+    out.flush()
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        data = line.encode("utf-8", "replace")
+        if chunk and size + len(data) > _PIPE_BUF:
+            _write_all(fd, b"".join(chunk))
+            chunk, size = [], 0
+        chunk.append(data)
+        size += len(data)
+    if chunk:
+        _write_all(fd, b"".join(chunk))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
 class PrintSinkOperator(StreamOperator):
     """``print()``: writes each record on its own line to standard output, flushed after every batch.
 
@@ -258,12 +297,10 @@ class PrintSinkOperator(StreamOperator):
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         show, prefix = self._show, self._prefix
         if prefix:
-            text = "".join([f"{prefix}{show(v)}\n" for v in values])
+            lines = [f"{prefix}{show(v)}\n" for v in values]
         else:
-            text = "".join([f"{show(v)}\n" for v in values])
-        out = sys.stdout
-        out.write(text)
-        out.flush()
+            lines = [f"{show(v)}\n" for v in values]
+        write_lines_atomically(lines)
 
     def process_watermark(self, watermark: int) -> None:
         pass
