@@ -69,3 +69,10 @@ def test_cluster_configuration_is_sorted_key_value_pairs() -> None:
 
     conf = Configuration().set_string("b", "2").set_integer("a", 1)
     assert messages.cluster_configuration(conf) == [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+
+
+def test_subtask_status_durations() -> None:
+    graph = running_graph()
+    vertex = messages.vertex_details(graph, graph.vertices[1].job_vertex.id, now_ms=2_000)
+    durations = vertex["subtasks"][0]["status-duration"]
+    assert durations == {"CREATED": 100, "SCHEDULED": 100, "DEPLOYING": 100, "RUNNING": 700}

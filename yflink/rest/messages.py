@@ -228,6 +228,18 @@ def job_details(graph: ExecutionGraph, now_ms: int) -> dict[str, Any]:
     }
 
 
+def _status_durations(ex: Execution, now_ms: int) -> dict[str, int]:
+    """How long the execution spent in each state it reached, ms (the current one: until ``now_ms``)."""
+    reached = sorted(ex.state_timestamps.items(), key=lambda item: item[1])
+    durations = {}
+    for i, (state, since) in enumerate(reached):
+        if i + 1 < len(reached):
+            durations[state] = reached[i + 1][1] - since
+        else:
+            durations[state] = 0 if ex.state.is_terminal else max(0, now_ms - since)
+    return durations
+
+
 def vertex_details(graph: ExecutionGraph, vertex_id: str, now_ms: int) -> dict[str, Any]:
     """``GET /jobs/{jobid}/vertices/{vertexid}`` (Flink ``JobVertexDetailsInfo``); KeyError when unknown."""
     vertex = graph.vertex(vertex_id)
@@ -247,7 +259,7 @@ def vertex_details(graph: ExecutionGraph, vertex_id: str, now_ms: int) -> dict[s
             "duration": _duration(start, end, now_ms),
             "metrics": io_metrics([ex], ex.state.is_terminal),
             "taskmanager-id": ex.slot.resource_id if ex.slot is not None else "(unassigned)",
-            "status-duration": {s: t for s, t in ex.state_timestamps.items()},
+            "status-duration": _status_durations(ex, now_ms),
         })
     return {"id": jv.id, "name": jv.name, "parallelism": jv.parallelism, "maxParallelism": jv.max_parallelism,
             "now": now_ms, "subtasks": subtasks}
