@@ -28,9 +28,11 @@ MAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 client_port() { echo $((2180 + $1)); }
+# Secure clients name the server "localhost": the SASL service principal is zookeeper/<host they dial>.
 connect_string() {
-  local s out=()
-  for s in "${SERVERS[@]}"; do out+=("127.0.0.1:$(client_port "$s")"); done
+  local s out=() h=127.0.0.1
+  [[ "$(mode)" == secure ]] && h=localhost
+  for s in "${SERVERS[@]}"; do out+=("$h:$(client_port "$s")"); done
   (IFS=,; echo "${out[*]}")
 }
 mode() { cat "$RUN/mode" 2>/dev/null || echo plain; }
@@ -86,9 +88,13 @@ render_conf() {
       echo "admin.enableServer=false"
       echo "4lw.commands.whitelist=srvr,ruok,mntr,stat,conf,isro"
       echo "autopurge.purgeInterval=1"
-      echo "server.1=127.0.0.1:2888:3888"
-      echo "server.2=127.0.0.1:2889:3889"
-      echo "server.3=127.0.0.1:2890:3890"
+      # Quorum SASL authorizes a peer by the host in its principal (zookeeper/localhost): in secure
+      # mode the peers must be named "localhost" too.
+      local peer=127.0.0.1
+      [[ $m == secure ]] && peer=localhost
+      echo "server.1=$peer:2888:3888"
+      echo "server.2=$peer:2889:3889"
+      echo "server.3=$peer:2890:3890"
       if [[ $m == secure ]]; then
         echo "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
         echo "enforce.auth.enabled=true"
@@ -118,6 +124,7 @@ JAAS
   cat > "$RUN/conf/logback.xml" <<'XML'
 <configuration>
   <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <append>false</append>
     <file>${zookeeper.log.file}</file>
     <encoder><pattern>%d{ISO8601} [myid:%X{myid}] %-5level [%thread] %logger{36} - %msg%n</pattern></encoder>
   </appender>
