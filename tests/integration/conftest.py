@@ -46,9 +46,24 @@ class Cluster:
     extra: list[str] = field(default_factory=list)
 
     def run(self, script: Path, *args: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """Run ``script`` here; ``result.job_output`` is what the job printed (a standalone cluster's print sinks
+        write to the TaskManagers' ``.out`` files, as Flink's do; the embedded cluster's to the client's stdout)."""
         target = ["-m", self.rest_address] if self.rest_address else [
             "-D", "minicluster.number-of-taskmanagers=2", *CLUSTER_FLAGS]
-        return yflink("run", *target, *flags, str(script), *args)
+        outs = sorted((self.pid_dir / "log").glob("taskmanager-*.out")) if self.pid_dir else []
+        offsets = {p: p.stat().st_size for p in outs}
+        result = yflink("run", *target, *flags, str(script), *args)
+        if self.pid_dir:
+            printed = []
+            for p in sorted((self.pid_dir / "log").glob("taskmanager-*.out")):
+                with p.open() as f:
+                    f.seek(offsets.get(p, 0))
+                    printed.append(f.read())
+            result.job_output = "".join(printed)  # type: ignore[attr-defined]
+        else:
+            result.job_output = "\n".join(line for line in result.stdout.splitlines()  # type: ignore[attr-defined]
+                                          if not line.startswith("Job has been submitted"))
+        return result
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ def test_wordcount_equals_python_counter(cluster: Cluster, tmp_path: Path) -> No
     result = cluster.run(EXAMPLES / "wordcount.py", "--input", str(path), "--parallelism", "4")
     assert result.returncode == 0, result.stderr
     final: dict[str, int] = {}
-    for line in output_lines(result.stdout):
+    for line in output_lines(result.job_output):
         match = re.fullmatch(r"\((\S+),(\d+)\)", line)
         assert match, f"unexpected output line {line!r}"
         word, count = match.group(1), int(match.group(2))
@@ -56,5 +56,5 @@ def test_nexmark_query_equals_reference(cluster: Cluster, query: str) -> None:
         "q2": Types.TUPLE([Types.LONG(), Types.LONG()]),
     }[query]
     expected = Counter(display.to_display_string(tuple(row)) for row in expected_rows)
-    assert output_lines(result.stdout) == expected
+    assert output_lines(result.job_output) == expected
     assert sum(expected.values()) > 0

@@ -70,5 +70,6 @@ def test_lost_connection_becomes_an_error_naming_the_producer() -> None:
         item = (await gate.next())[1]
         return item
 
-    kind, message, _ = asyncio.run(run())
-    assert "Map (1/2)" in message and "lost" in message
+    kind, error, _ = asyncio.run(run())
+    assert "Map (1/2)" in error.message and "lost" in error.message
+    assert not error.consequential  # a lost TaskManager fails the consumer (it may be the first to notice)

@@ -128,8 +128,9 @@ def test_pid_and_log_locations(tmp_path: Path) -> None:
     assert re.fullmatch(r"yflink-.+-taskmanager\.pid", standalone.pid_file(config, "taskmanager").name)
     assert standalone.pid_file(config, "taskmanager").parent == tmp_path
     assert standalone.log_dir(config).name == "log" and "yflink-" in str(standalone.log_dir(config))
-    config.set_string("env.log.dir", str(tmp_path / "logs" / "log"))
-    assert standalone.run_dir(config) == tmp_path / "logs"
+    config.set_string("env.log.dir", str(tmp_path / "logs"))
+    assert standalone.log_dir(config) == tmp_path / "logs"  # env.log.dir is used as it is
+    assert standalone.run_dir(config).parent == tmp_path  # ready files and written config beside the pid files
 
 
 def test_rotate_logs_keeps_earlier_generations(tmp_path: Path) -> None:

@@ -84,8 +84,9 @@ def test_failed_producer_reaches_consumer_as_error() -> None:
         part.fail("producer 'Map (1/1)' did not finish: ValueError")
         return (await gate.next())[1]
 
-    kind, message, _ = asyncio.run(run())
-    assert kind == ERROR and "ValueError" in message
+    kind, error, _ = asyncio.run(run())
+    assert kind == ERROR and "ValueError" in error.message
+    assert error.consequential  # the producer reports its own failure; the consumer is cancelled
 
 
 def test_partition_is_released_when_every_subpartition_consumed_end() -> None:

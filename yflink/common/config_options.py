@@ -237,3 +237,6 @@ CLIENT_PROGRESS_INTERVAL = option("client.progress.interval", parse_duration_ms,
 ENV_PID_DIR = option("env.pid.dir", _parse_str, "/tmp", "Directory of standalone cluster pid files.")
 ENV_LOG_DIR = option("env.log.dir", _parse_str, None,
                      "Directory of standalone cluster logs (default: <tmp>/yflink-<user>/log).")
+REST_MAX_CONTENT_LENGTH = option("rest.server.max-content-length", parse_memory_bytes, 104_857_600,
+                                 "Largest request body the REST server accepts (a JobGraph), bytes.")
+CLIENT_TIMEOUT = option("client.timeout", parse_duration_ms, 60_000, "Timeout of one REST call of the client, ms.")

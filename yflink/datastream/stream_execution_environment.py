@@ -252,7 +252,12 @@ class StreamExecutionEnvironment:
             JobExecutionError: the job ended FAILED or CANCELED (carries the cause and the user's traceback).
             JobSubmissionError, GraphError, ConfigurationError: the job could not be built or submitted.
         """
-        return self.execute_async(job_name).get_job_execution_result()
+        client = self.execute_async(job_name)
+        target = (self._config.get(opts.EXECUTION_TARGET) or "local").lower()
+        if not self._config.get(opts.EXECUTION_ATTACHED) and target != "local":
+            # Detached (``yflink run -d``): Flink returns at once with a DetachedJobExecutionResult.
+            return JobExecutionResult(client.get_job_id(), 0)
+        return client.get_job_execution_result()
 
     def execute_async(self, job_name: Optional[str] = None) -> Any:
         """Submit the job and return a JobClient (``get_job_id``, ``get_job_status``, ``cancel``,

@@ -99,7 +99,7 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 
 def spawn(role: str, config: Configuration, run_dir: Path, name: str, extra_args: list[str],
           die_with_parent: bool, detached: bool, inherit_stdout: bool = True,
-          timeout_s: float = STARTUP_TIMEOUT_S) -> ClusterProcess:
+          timeout_s: float = STARTUP_TIMEOUT_S, log_dir: Path | None = None) -> ClusterProcess:
     """Start ``python -m yflink.runtime.entrypoints <role>`` and wait for its ready file.
 
     Args:
@@ -111,13 +111,15 @@ def spawn(role: str, config: Configuration, run_dir: Path, name: str, extra_args
         die_with_parent: the child exits when this process dies (embedded clusters).
         detached: start a new session, so the child outlives this process (standalone clusters).
         inherit_stdout: the child's stdout (where ``print()`` sinks write) is ours; else ``<name>.out``.
+        log_dir: where ``<name>.log`` and ``<name>.out`` go (default ``run_dir/log``).
 
     Raises:
         PortInUseError: the process reported a port already in use.
         ClusterError: the process exited or did not become ready within ``timeout_s`` seconds.
     """
     conf_dir = write_config(config, run_dir / "conf")
-    log_file = run_dir / "log" / f"{name}.log"
+    log_dir = log_dir or run_dir / "log"
+    log_file = log_dir / f"{name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     ready_file = run_dir / f"{name}.ready"
     ready_file.unlink(missing_ok=True)
@@ -127,13 +129,24 @@ def spawn(role: str, config: Configuration, run_dir: Path, name: str, extra_args
         cmd += ["--parent-pid", str(os.getpid())]
     stdout: Any = None
     if not inherit_stdout:
-        stdout = open(run_dir / "log" / f"{name}.out", "ab")
+        stdout = open(log_dir / f"{name}.out", "ab")
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.DEVNULL if detached else None,
                              start_new_session=True, env=env)
     if stdout is not None:
         stdout.close()
+    try:
+        return _wait_ready(role, popen, ready_file, log_file, timeout_s)
+    except BaseException:
+        if popen.poll() is None:  # never leave a half-started process behind (also on Ctrl-C)
+            popen.kill()
+            popen.wait()
+        raise
+
+
+def _wait_ready(role: str, popen: subprocess.Popen[bytes], ready_file: Path, log_file: Path,
+                timeout_s: float) -> ClusterProcess:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if ready_file.exists():
@@ -150,6 +163,4 @@ def spawn(role: str, config: Configuration, run_dir: Path, name: str, extra_args
                 raise PortInUseError(f"The {role} could not start: a port it needs is in use.\n{tail}")
             raise ClusterError(f"The {role} exited with code {code} while starting; its log ({log_file}):\n{tail}")
         time.sleep(0.02)
-    popen.kill()
-    popen.wait()
     raise ClusterError(f"The {role} was not ready after {timeout_s:.0f} s; its log ({log_file}):\n{_log_tail(log_file)}")

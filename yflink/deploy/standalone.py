@@ -50,18 +50,13 @@ def log_dir(config: Configuration) -> Path:
 
 
 def run_dir(config: Configuration) -> Path:
-    """The directory for the written configuration and ready files; its ``log`` child holds the logs.
-
-    :func:`yflink.deploy.process.spawn` logs to ``<run dir>/log``, so an ``env.log.dir`` named ``log`` is used
-    as is; any other ``env.log.dir`` becomes the run directory (logs then land in its ``log`` subdirectory).
-    """
-    logs = log_dir(config)
-    return logs.parent if logs.name == "log" else logs
+    """The directory for the processes' written configuration and ready files: ``<env.pid.dir>/yflink-<user>-run``."""
+    return Path(config.get(opts.ENV_PID_DIR)) / f"yflink-{_user()}-run"
 
 
 def rotate_logs(config: Configuration, name: str) -> None:
     """Shift ``<name>.log`` and ``<name>.out`` to ``.1`` (``.1`` to ``.2``, ...), so each start has a fresh log."""
-    directory = run_dir(config) / "log"
+    directory = log_dir(config)
     for suffix in (".log", ".out"):
         current = directory / f"{name}{suffix}"
         if not current.exists():
@@ -132,7 +127,7 @@ def start_jobmanager(config: Configuration) -> ClusterProcess:
                            f"{pid_file(config, 'jobmanager')}); stop it with `yflink jobmanager stop`.")
     rotate_logs(config, "jobmanager")
     proc = spawn("jobmanager", config, run_dir(config), "jobmanager", [], die_with_parent=False, detached=True,
-                 inherit_stdout=False)
+                 inherit_stdout=False, log_dir=log_dir(config))
     _record(config, "jobmanager", proc.pid)
     return proc
 
@@ -147,7 +142,8 @@ def start_taskmanager(config: Configuration, jobmanager_rpc: Optional[str] = Non
     index = len(live_pids(config, "taskmanager"))
     rotate_logs(config, f"taskmanager-{index}")
     proc = spawn("taskmanager", config, run_dir(config), f"taskmanager-{index}", ["--jobmanager", rpc],
-                 die_with_parent=False, detached=True, inherit_stdout=False)
+                 die_with_parent=False, detached=True, inherit_stdout=False,
+                 log_dir=log_dir(config))
     _record(config, "taskmanager", proc.pid)
     return proc
 

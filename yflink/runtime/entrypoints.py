@@ -83,8 +83,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             worker = SlotWorker(args.slot, args.taskmanager, args.host, args.parent_pid or os.getppid(), config)
             asyncio.run(worker.run())
     except YFlinkError as exc:
-        log.error("%s", exc)
-        print(f"yflink {args.role}: {exc}", file=sys.stderr)
+        log.error("%s: %s", type(exc).__name__, exc)
+        print(f"yflink {args.role}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -30,3 +30,15 @@ class Watermark:
     """Event time has reached ``timestamp`` ms on this channel."""
 
     timestamp: int
+
+
+@dataclass(frozen=True)
+class UpstreamError:
+    """Sent instead of the rest of the data when a producer stops abnormally.
+
+    ``consequential`` is True when the producer was cancelled or failed on its own (its own report carries the
+    cause, so the consumer is cancelled rather than failed); False when the connection to it was lost.
+    """
+
+    message: str
+    consequential: bool = True

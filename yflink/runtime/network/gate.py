@@ -16,7 +16,7 @@ from typing import Optional
 
 from yflink.runtime.deployment import InputChannelDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import EndOfPartition
+from yflink.runtime.network.events import EndOfPartition, UpstreamError
 from yflink.runtime.network.partition import Item, Subpartition
 from yflink.runtime.network.transport import (
     FRAME_CREDIT,
@@ -35,7 +35,15 @@ _BACKOFF_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class UpstreamFailure(RuntimeError):
-    """A producer failed or its connection was lost; the consuming task fails with this cause."""
+    """A producer failed or its connection was lost; the consuming task fails with this cause.
+
+    ``consequential`` is True when the producer itself stopped (failed or cancelled): the consumer then ends
+    CANCELED, since the producer's own report carries the root cause.
+    """
+
+    def __init__(self, message: str, consequential: bool = False) -> None:
+        super().__init__(message)
+        self.consequential = consequential
 
 
 class InputChannel:
@@ -206,8 +214,9 @@ class RemoteInputChannel(InputChannel):
                 notify(index)
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             if not self._done:
-                items.append((ERROR, f"connection to '{self.desc.producer_name}' at {self.desc.data_address} "
-                                     f"lost ({type(exc).__name__}); its TaskManager may have died", None))
+                items.append((ERROR, UpstreamError(
+                    f"connection to '{self.desc.producer_name}' at {self.desc.data_address} lost "
+                    f"({type(exc).__name__}); its TaskManager may have died", consequential=False), None))
                 notify(index)
 
     def _finish(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 from yflink.graph.partitioners import StreamPartitioner
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import END_OF_PARTITION
+from yflink.runtime.network.events import END_OF_PARTITION, UpstreamError
 
 Item = tuple[int, Any, Any]
 
@@ -91,8 +91,10 @@ class ResultPartition:
             sub.add((EVENT, END_OF_PARTITION, None))
 
     def fail(self, message: str) -> None:
+        """The producer stopped abnormally (failed or cancelled): consumers get an UpstreamError."""
+        error = UpstreamError(message, consequential=True)
         for sub in self.subpartitions:
-            sub.add((ERROR, message, None))
+            sub.add((ERROR, error, None))
 
 
 class RecordWriter:

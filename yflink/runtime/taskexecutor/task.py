@@ -24,7 +24,7 @@ from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import ChainSpec
 from yflink.runtime.deployment import TaskDeploymentDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import EndOfPartition, Watermark
+from yflink.runtime.network.events import EndOfPartition, UpstreamError, Watermark
 from yflink.runtime.network.gate import InputGate, LocalInputChannel, RemoteInputChannel, UpstreamFailure
 from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
@@ -129,6 +129,14 @@ class Task:
         except asyncio.CancelledError:
             self._abort(chain, "canceled")
             self._transition(ExecutionState.CANCELED)
+        except UpstreamFailure as exc:
+            if not exc.consequential:
+                failure = _describe(exc, self.tdd.task_name, self.tdd.subtask_index, self.tdd.parallelism)
+                self._abort(chain, failure)
+                self._transition(ExecutionState.FAILED, failure)
+            else:  # the producer stopped and reports its own cause: this task is cancelled, as in Flink
+                self._abort(chain, "canceled")
+                self._transition(ExecutionState.CANCELED)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code fails the task
             failure = _describe(exc, self.tdd.task_name, self.tdd.subtask_index, self.tdd.parallelism)
             log.warning("Task %s failed: %s", self.tdd.task_name, failure)
@@ -278,7 +286,10 @@ class Task:
                 if advanced is not None:
                     watermark_handlers[channels[index].type_number](advanced)
             elif kind == ERROR:
-                raise UpstreamFailure(str(item[1]))
+                error = item[1]
+                if isinstance(error, UpstreamError):
+                    raise UpstreamFailure(error.message, error.consequential)
+                raise UpstreamFailure(str(error))
 
     async def _flush_periodically(self) -> None:
         assert self.buffer_timeout_s is not None
