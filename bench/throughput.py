@@ -221,7 +221,7 @@ def main() -> int:
             t, expected = timed(baseline)
             base_times.append(t)
             for p, times in ((1, p1_times), (2, p2_times)):
-                t, _ = timed(lambda: job(p))
+                t, _ = timed(lambda job=job, p=p: job(p))  # type: ignore[misc]
                 times.append(t)
                 got = read_summaries(out)
                 if not same_result(got, expected):

@@ -2,13 +2,13 @@
 
 import pytest
 
+from tests.unit.test_job_graph import op, source
 from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import create_job_graph
 from yflink.graph.stream_graph import generate_stream_graph
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph, IllegalTransition, SlotAssignment
 from yflink.runtime.states import ExecutionState as S
 from yflink.runtime.states import JobStatus as J
-from tests.unit.test_job_graph import op, source
 
 SLOT = SlotAssignment("alloc", "tm-1", "127.0.0.1:1", "127.0.0.1:2")
 

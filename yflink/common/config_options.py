@@ -11,8 +11,9 @@ Source of the keys and defaults: Flink 2 documentation, "Configuration" (flink-d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from yflink.common.errors import ConfigurationError
 
@@ -215,7 +216,8 @@ EXECUTION_ATTACHED = option("execution.attached", _parse_bool, True,
 RESTART_STRATEGY = option("restart-strategy.type", _parse_str, "none",
                           "Restart strategy: none (until the checkpointing issue adds more).",
                           deprecated_keys=("restart-strategy",))
-CLASSPATHS = option("pipeline.classpaths", _parse_str_list, [], "Ignored: yflink ships Python files.")
+CLASSPATHS: ConfigOption[list[str]] = option("pipeline.classpaths", _parse_str_list, [],
+                                              "Ignored: yflink ships Python files.")
 
 
 def default_max_parallelism(parallelism: int) -> int:

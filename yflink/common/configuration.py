@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
@@ -36,7 +37,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 class Configuration:
     """A mutable map of configuration keys (PyFlink ``Configuration``)."""
 
-    def __init__(self, other: "Configuration | None" = None) -> None:
+    def __init__(self, other: Configuration | None = None) -> None:
         self._data: dict[str, Any] = dict(other._data) if other is not None else {}
 
     # --- PyFlink's typed getters and setters -----------------------------------------------
@@ -44,7 +45,7 @@ class Configuration:
         value = self._data.get(key)
         return default_value if value is None else str(value)
 
-    def set_string(self, key: str, value: str) -> "Configuration":
+    def set_string(self, key: str, value: str) -> Configuration:
         self._data[key] = value
         return self
 
@@ -52,7 +53,7 @@ class Configuration:
         value = self._data.get(key)
         return default_value if value is None else ConfigOption(key, opts._parse_int, None, "").parse(value)
 
-    def set_integer(self, key: str, value: int) -> "Configuration":
+    def set_integer(self, key: str, value: int) -> Configuration:
         self._data[key] = int(value)
         return self
 
@@ -60,7 +61,7 @@ class Configuration:
         value = self._data.get(key)
         return default_value if value is None else ConfigOption(key, opts._parse_float, None, "").parse(value)
 
-    def set_float(self, key: str, value: float) -> "Configuration":
+    def set_float(self, key: str, value: float) -> Configuration:
         self._data[key] = float(value)
         return self
 
@@ -68,7 +69,7 @@ class Configuration:
         value = self._data.get(key)
         return default_value if value is None else ConfigOption(key, opts._parse_bool, None, "").parse(value)
 
-    def set_boolean(self, key: str, value: bool) -> "Configuration":
+    def set_boolean(self, key: str, value: bool) -> Configuration:
         self._data[key] = bool(value)
         return self
 
@@ -78,7 +79,7 @@ class Configuration:
     def remove_config(self, key: str) -> bool:
         return self._data.pop(key, None) is not None
 
-    def add_all(self, other: "Configuration", prefix: str | None = None) -> "Configuration":
+    def add_all(self, other: Configuration, prefix: str | None = None) -> Configuration:
         for k, v in other._data.items():
             self._data[f"{prefix}{k}" if prefix else k] = v
         return self
@@ -109,7 +110,7 @@ class Configuration:
                 return option.parse(self._data[key])
         return option.default  # type: ignore[return-value]
 
-    def set(self, option: ConfigOption[T] | str, value: Any) -> "Configuration":
+    def set(self, option: ConfigOption[T] | str, value: Any) -> Configuration:
         key = option if isinstance(option, str) else option.key
         self._data[key] = value
         return self
@@ -134,7 +135,7 @@ class Configuration:
 
     # --- files and overrides ------------------------------------------------------------------
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike[str]) -> "Configuration":
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Configuration:
         """Load a Flink 2 ``config.yaml``; raises ConfigurationError naming the file on bad YAML."""
         try:
             loaded = yaml.safe_load(Path(path).read_text()) or {}
@@ -148,7 +149,7 @@ class Configuration:
         conf._data.update(flat)
         return conf
 
-    def apply_dynamic_properties(self, properties: list[str]) -> "Configuration":
+    def apply_dynamic_properties(self, properties: list[str]) -> Configuration:
         """Apply ``key=value`` strings (the CLI's ``-D``); raises ConfigurationError on a malformed one."""
         for prop in properties:
             key, sep, value = prop.partition("=")

@@ -19,11 +19,11 @@ class _HexId:
     hex: str
 
     @classmethod
-    def generate(cls) -> "_HexId":
+    def generate(cls) -> _HexId:
         return cls(uuid.uuid4().hex)
 
     @classmethod
-    def from_hex(cls, value: str) -> "_HexId":
+    def from_hex(cls, value: str) -> _HexId:
         """Parse a 32-hex-digit id; raises ValueError naming the bad value."""
         text = value.strip().lower()
         if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):

@@ -59,7 +59,7 @@ class EmbeddedCluster:
         assert self.jobmanager is not None
         return str(self.jobmanager.ready["rest_address"])
 
-    def start(self) -> "EmbeddedCluster":
+    def start(self) -> EmbeddedCluster:
         """Start the processes; raises ClusterError (with the failing process's log) when one cannot start."""
         try:
             self.jobmanager = spawn("jobmanager", self.config, self.run_dir, "jobmanager", [],

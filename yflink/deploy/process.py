@@ -132,7 +132,8 @@ def spawn(role: str, config: Configuration, run_dir: Path, name: str, extra_args
         stdout = open(log_dir / f"{name}.out", "ab")
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.DEVNULL if detached else None,
+    stderr = subprocess.DEVNULL if detached else None
+    popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                              start_new_session=True, env=env)
     if stdout is not None:
         stdout.close()
@@ -163,4 +164,5 @@ def _wait_ready(role: str, popen: subprocess.Popen[bytes], ready_file: Path, log
                 raise PortInUseError(f"The {role} could not start: a port it needs is in use.\n{tail}")
             raise ClusterError(f"The {role} exited with code {code} while starting; its log ({log_file}):\n{tail}")
         time.sleep(0.02)
-    raise ClusterError(f"The {role} was not ready after {timeout_s:.0f} s; its log ({log_file}):\n{_log_tail(log_file)}")
+    raise ClusterError(
+        f"The {role} was not ready after {timeout_s:.0f} s; its log ({log_file}):\n{_log_tail(log_file)}")

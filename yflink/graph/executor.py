@@ -13,7 +13,8 @@ program where to submit: the CLI sets it before running the script, and
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
@@ -42,7 +43,7 @@ class JobClient(Protocol):
 
 
 class PipelineExecutor(Protocol):
-    def execute(self, stream_graph: "StreamGraph", config: Configuration) -> JobClient:
+    def execute(self, stream_graph: StreamGraph, config: Configuration) -> JobClient:
         """Submit the job; returns once it is accepted. Raises JobSubmissionError."""
 
 

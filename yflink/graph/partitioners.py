@@ -13,7 +13,8 @@ to a subset of consumers); the others connect every producer to every consumer.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.state.key_groups import assign_to_key_group
 
@@ -148,14 +149,15 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         select = self.key_selector
         lookup = self._cache.get
         channel_for_key = self.channel_for_key
-        channels = []
+        channels: list[int] = []
         append = channels.append
         for value in values:
             key = select(value)
             try:
                 channel = lookup(key)
             except TypeError:
-                raise TypeError(f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
+                raise TypeError(
+                    f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
             append(channel if channel is not None else channel_for_key(key))
         return _group(channels, values, timestamps, n)
 

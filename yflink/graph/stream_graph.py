@@ -8,8 +8,9 @@ ends have the same parallelism and REBALANCE otherwise; FORWARD between differen
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
@@ -142,7 +143,8 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
         max_p = t.max_parallelism or (configured_max if configured_max > 0 else opts.default_max_parallelism(p))
         if max_p < p:
             raise GraphError(f"Operator '{t.name}' has parallelism {p} above its max parallelism {max_p}")
-        op = getattr(t, "operator")
+        assert isinstance(t, (SourceTransformation, OneInputTransformation, TwoInputTransformation))
+        op = t.operator
         strategy = t.chaining_strategy or op.chaining_strategy
         if isinstance(t, OneInputTransformation):
             selectors = [t.key_selector]
@@ -156,7 +158,9 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
             chaining_strategy=strategy, uid=t.uid, is_source=isinstance(t, SourceTransformation),
             bounded=t.bounded if isinstance(t, SourceTransformation) else True, key_selectors=selectors)
 
-    def resolve(t: Transformation, partitioner: Optional[StreamPartitioner]) -> list[tuple[int, Optional[StreamPartitioner]]]:
+    Resolved = list[tuple[int, Optional[StreamPartitioner]]]
+
+    def resolve(t: Transformation, partitioner: Optional[StreamPartitioner]) -> Resolved:
         """The physical upstream node ids behind ``t``, each with the partitioner that applies."""
         if isinstance(t, PartitionTransformation):
             return resolve(t.inputs[0], partitioner or t.partitioner)

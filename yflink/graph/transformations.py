@@ -8,7 +8,8 @@ become edge properties.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.graph.partitioners import StreamPartitioner
 from yflink.streaming.operators.base import ChainingStrategy, SourceOperator, StreamOperator
@@ -31,7 +32,7 @@ class Transformation:
         inputs: the transformations this one reads.
     """
 
-    def __init__(self, name: str, inputs: list["Transformation"], parallelism: Optional[int] = None,
+    def __init__(self, name: str, inputs: list[Transformation], parallelism: Optional[int] = None,
                  output_type: Any = None) -> None:
         self.id = next(_ids)
         self.name = name

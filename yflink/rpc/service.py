@@ -7,7 +7,8 @@ rejection (FAILED_PRECONDITION) becomes :class:`FencingTokenMismatch`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio

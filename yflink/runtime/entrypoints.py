@@ -91,7 +91,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 0
 
 
-async def _run_taskmanager(config: "object", args: argparse.Namespace) -> None:
+async def _run_taskmanager(config: object, args: argparse.Namespace) -> None:
     from yflink.common.configuration import Configuration
     from yflink.runtime.taskexecutor.taskexecutor import TaskExecutor
 

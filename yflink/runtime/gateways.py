@@ -48,7 +48,7 @@ class DispatcherGateway(Protocol):
     def job_ids(self) -> list[str]:
         """Every job this Dispatcher knows, running or archived, oldest first."""
 
-    def execution_graph(self, job_id: str) -> "ExecutionGraph":
+    def execution_graph(self, job_id: str) -> ExecutionGraph:
         """The (live or archived) ExecutionGraph of ``job_id``; raises KeyError when unknown."""
 
     async def cancel_job(self, job_id: str) -> None:

@@ -7,7 +7,8 @@ record writers of the task's outgoing edges.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.graph.job_graph import ChainSpec
 from yflink.runtime.network.events import Watermark
@@ -24,9 +25,9 @@ class ChainOutput:
         receivers: list[Callable[[list[Any], Optional[list[int]]], None]] = (
             [t.process_batch for t in targets] + [w.emit for w in writers])
         if len(receivers) == 1:
-            self.emit = receivers[0]  # type: ignore[method-assign]
+            self.emit = receivers[0]  # type: ignore[method-assign,assignment]
         elif not receivers:
-            self.emit = _discard  # type: ignore[method-assign]
+            self.emit = _discard  # type: ignore[method-assign,assignment]
         else:
             self._receivers = receivers
 

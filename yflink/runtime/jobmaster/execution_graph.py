@@ -11,8 +11,9 @@ the job after every other task has been cancelled).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Optional
 
 from yflink.common.ids import ExecutionAttemptID
 from yflink.graph.job_graph import JobGraph, JobVertex
@@ -37,7 +38,7 @@ class SlotAssignment:
 class Execution:
     """One attempt of one subtask."""
 
-    vertex: "ExecutionJobVertex"
+    vertex: ExecutionJobVertex
     subtask_index: int
     attempt_number: int = 0
     id: str = field(default_factory=lambda: ExecutionAttemptID.generate().hex)

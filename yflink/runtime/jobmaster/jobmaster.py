@@ -13,7 +13,8 @@ import asyncio
 import logging
 import pickle
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 class EndOfPartition:
     """The producer wrote everything it will write to this subpartition."""
 
-    _instance: "EndOfPartition | None" = None
+    _instance: EndOfPartition | None = None
 
-    def __new__(cls) -> "EndOfPartition":
+    def __new__(cls) -> EndOfPartition:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

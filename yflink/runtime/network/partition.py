@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.graph.partitioners import StreamPartitioner
 from yflink.runtime.network import DATA, ERROR, EVENT

@@ -27,8 +27,8 @@ FRAME_ERROR = 7
 
 _HEADER = struct.Struct("!IB")
 NOT_FOUND_WAIT_S = 2.0  # the server waits this long for a partition before answering NOT_FOUND
-_DRAIN_ABOVE = 1 << 20
-CLOSE_WAIT_S = 30.0  # after the last frame, how long the server waits for the consumer to close  # bytes buffered in the transport before the sender waits for the socket
+_DRAIN_ABOVE = 1 << 20  # bytes buffered in the transport before the sender waits for the socket
+CLOSE_WAIT_S = 30.0  # after the last frame, how long the server waits for the consumer to close
 
 
 def encode_frame(kind: int, payload: bytes) -> bytes:
@@ -69,7 +69,7 @@ class PartitionRegistry:
         self._waiters.setdefault(partition_id, []).append(fut)
         try:
             return await asyncio.wait_for(fut, timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             waiters = self._waiters.get(partition_id)
@@ -172,7 +172,7 @@ class DataServer:
                     # pending credit writes fail and discard data it has not read yet.
                     try:
                         await asyncio.wait_for(asyncio.shield(credit_task), CLOSE_WAIT_S)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     return
                 if transport.get_write_buffer_size() > _DRAIN_ABOVE:

@@ -14,8 +14,9 @@ import functools
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import cloudpickle
 
@@ -30,9 +31,9 @@ from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
 from yflink.runtime.states import ExecutionState
 from yflink.streaming.operator_chain import OperatorChain
-from yflink.streaming.watermark_valve import MIN_WATERMARK, WatermarkValve
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
+from yflink.streaming.watermark_valve import MIN_WATERMARK, WatermarkValve
 
 log = logging.getLogger(__name__)
 

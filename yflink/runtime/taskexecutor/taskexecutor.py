@@ -180,7 +180,7 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                     await self._register()
                     last_ok = time.monotonic()
             jobs = {(s.job_id, s.job_master_address, s.job_master_id) for s in self.slots if s.job_id}
-            for job_id, address, jm_id in jobs:
+            for job_id, address, _jm_id in jobs:
                 try:
                     await call("HeartbeatFromTaskManager", self.channels.job_master(address).HeartbeatFromTaskManager(
                         pb.TaskExecutorHeartbeat(resource_id=self.resource_id, slots=self._slot_report()),

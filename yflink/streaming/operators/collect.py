@@ -7,7 +7,8 @@ through the JobManager's REST API (``POST /jobs/{jobid}/coordinators/{operatorid
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from yflink.streaming.operators.base import StreamOperator
 
