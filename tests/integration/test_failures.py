@@ -153,3 +153,21 @@ def test_ctrl_c_stops_the_embedded_cluster(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants), 15,
              "every process of the embedded cluster to exit")
+
+
+def test_list_and_cancel_against_a_standalone_cluster(private_cluster: Cluster) -> None:
+    address = private_cluster.rest_address
+    assert address is not None
+    submitted = yflink("run", "-d", "-m", address, str(JOBS / "endless.py"))
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = wait_for(lambda: next((j["id"] for j in rest(address, "/jobs")["jobs"]  # type: ignore[index]
+                                    if j["status"] == "RUNNING"), None), 60, "the job to run")
+    listed = yflink("list", "-m", address)
+    assert listed.returncode == 0 and job_id in listed.stdout and "endless" in listed.stdout
+    cancelled = yflink("cancel", "-m", address, job_id)
+    assert cancelled.returncode == 0, cancelled.stderr
+    wait_for(lambda: rest(address, f"/jobs/{job_id}")["state"] == "CANCELED", 60, "the job to be cancelled")  # type: ignore[index]
+    details = rest(address, f"/jobs/{job_id}")
+    assert all(v["status"] == "CANCELED" for v in details["vertices"])  # type: ignore[index]
+    wait_for(lambda: rest(address, "/overview")["slots-available"] == 4, 30,  # type: ignore[index]
+             "every slot to be free again")
