@@ -149,17 +149,33 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         select = self.key_selector
         lookup = self._cache.get
         channel_for_key = self.channel_for_key
-        channels: list[int] = []
-        append = channels.append
-        for value in values:
-            key = select(value)
-            try:
+        buckets: list[list[Any]] = [[] for _ in range(n)]
+        appends = [b.append for b in buckets]
+        try:
+            if timestamps is None:  # the hot path: one pass, no per-record tuple
+                for value in values:
+                    key = select(value)
+                    channel = lookup(key)
+                    appends[channel if channel is not None else channel_for_key(key)](value)
+                return [(c, b, None) for c, b in enumerate(buckets) if b]
+            ts_buckets: list[list[int]] = [[] for _ in range(n)]
+            for value, ts in zip(values, timestamps):
+                key = select(value)
                 channel = lookup(key)
-            except TypeError:
-                raise TypeError(
-                    f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
-            append(channel if channel is not None else channel_for_key(key))
-        return _group(channels, values, timestamps, n)
+                if channel is None:
+                    channel = channel_for_key(key)
+                buckets[channel].append(value)
+                ts_buckets[channel].append(ts)
+            return [(c, b, ts_buckets[c]) for c, b in enumerate(buckets) if b]
+        except TypeError:
+            for value in values:
+                key = select(value)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise TypeError(
+                        f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
+            raise
 
 
 def _group(channels: list[int], values: list[Any], timestamps: Optional[list[int]], n: int) -> Routed:
