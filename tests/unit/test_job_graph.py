@@ -148,3 +148,24 @@ def test_default_max_parallelism_is_128_and_configurable() -> None:
     c = conf(parallelism_default=4)
     c.set_string("pipeline.max-parallelism", "64")
     assert generate_stream_graph([s], c).nodes[s.id].max_parallelism == 64
+
+
+def test_side_output_edges_carry_their_tag_and_may_chain() -> None:
+    from yflink.graph.transformations import SideOutputTransformation
+
+    s = source()
+    m = op(s, "split")
+    late = SideOutputTransformation(m, "late")
+    main_sink = op(m, "main")
+    side_sink = op(PartitionTransformation(late, RebalancePartitioner()), "side")
+    chained_side = op(SideOutputTransformation(m, "other"), "chained side")
+    sg = generate_stream_graph([main_sink, side_sink, chained_side], conf(parallelism_default=2))
+    tags = sorted((e.output_tag or "") for e in sg.nodes[m.id].out_edges)
+    assert tags == ["", "late", "other"]
+    jg = create_job_graph(sg)
+    head = jg.vertices[0]
+    spec = cloudpickle.loads(head.chain)
+    split = spec.operators[m.id]
+    assert split.chained_outputs == [main_sink.id]
+    assert split.side_chained == {"other": [chained_side.id]}
+    assert list(split.side_network) == ["late"] and head.outputs[0].ship_strategy == "REBALANCE"

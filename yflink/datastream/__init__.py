@@ -39,6 +39,7 @@ from yflink.datastream.functions import (
     SinkFunction,
     SourceFunction,
 )
+from yflink.datastream.output_tag import OutputTag
 from yflink.datastream.slot_sharing_group import SlotSharingGroup
 from yflink.datastream.state import (
     AggregatingState,
@@ -78,6 +79,7 @@ __all__ = [
     "MapFunction",
     "MapState",
     "MapStateDescriptor",
+    "OutputTag",
     "ProcessFunction",
     "ReduceFunction",
     "ReducingState",

@@ -28,11 +28,13 @@ from yflink.datastream.functions import (
     ReduceFunction,
     SinkFunction,
 )
+from yflink.datastream.output_tag import OutputTag
 from yflink.datastream.slot_sharing_group import SlotSharingGroup
 from yflink.graph import partitioners as parts
 from yflink.graph.transformations import (
     OneInputTransformation,
     PartitionTransformation,
+    SideOutputTransformation,
     SourceTransformation,
     Transformation,
     UnionTransformation,
@@ -211,6 +213,14 @@ class DataStream:
         # max_parallelism is replaced by the consumer's when the StreamGraph is built.
         partition = PartitionTransformation(self._transformation, parts.KeyGroupStreamPartitioner(key_fn, 128))
         return KeyedStream(self._env, partition, key_selector, key_type, self)
+
+    def get_side_output(self, output_tag: OutputTag) -> DataStream:
+        """The values this stream's operator emitted with ``ctx.output(output_tag, value)``
+        (Flink documentation, "Side Outputs")."""
+        if not isinstance(output_tag, OutputTag):
+            raise TypeError(f"get_side_output expects an OutputTag, got {type(output_tag).__name__}")
+        return DataStream(self._env, SideOutputTransformation(self._transformation, output_tag.tag_id,
+                                                              output_tag.type_info))
 
     def union(self, *streams: DataStream) -> DataStream:
         """Merge this stream with ``streams`` (of the same type) into one."""

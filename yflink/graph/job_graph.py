@@ -98,6 +98,8 @@ class ChainedOperator:
         chained_outputs: node ids of operators in the same chain that receive this operator's output.
         network_outputs: (index into the vertex's ``outputs``, partitioner) pairs for edges leaving the chain.
         key_selectors: the key selectors of the operator's inputs (non-empty entries mean keyed state).
+        side_chained: per side output tag id, the chained operators that receive it.
+        side_network: per side output tag id, the (output index, partitioner) pairs that receive it.
     """
 
     node_id: int
@@ -106,6 +108,8 @@ class ChainedOperator:
     chained_outputs: list[int]
     network_outputs: list[tuple[int, StreamPartitioner]]
     key_selectors: list[Optional[Callable[[Any], Any]]]
+    side_chained: dict[str, list[int]] = field(default_factory=dict)
+    side_network: dict[str, list[tuple[int, StreamPartitioner]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -195,8 +199,12 @@ def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGra
         head_id = chain_of[node.id]
         spec = chains[head_id]
         for edge in node.out_edges:
+            chained = spec.operators[node.id]
             if chain_of[edge.target_id] == head_id:  # chainable edge: stays inside the task
-                spec.operators[node.id].chained_outputs.append(edge.target_id)
+                if edge.output_tag is None:
+                    chained.chained_outputs.append(edge.target_id)
+                else:
+                    chained.side_chained.setdefault(edge.output_tag, []).append(edge.target_id)
                 continue
             source_vertex = vertices[head_id]
             target_vertex = vertices[chain_of[edge.target_id]]
@@ -204,7 +212,11 @@ def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGra
                 id=IntermediateDataSetID.generate().hex, source_vertex_id=source_vertex.id,
                 target_vertex_id=target_vertex.id, ship_strategy=edge.partitioner.name(),
                 pointwise=edge.partitioner.is_pointwise, type_number=edge.type_number)
-            spec.operators[node.id].network_outputs.append((len(source_vertex.outputs), edge.partitioner))
+            output = (len(source_vertex.outputs), edge.partitioner)
+            if edge.output_tag is None:
+                chained.network_outputs.append(output)
+            else:
+                chained.side_network.setdefault(edge.output_tag, []).append(output)
             source_vertex.outputs.append(job_edge)
             target_vertex.inputs.append(job_edge)
 

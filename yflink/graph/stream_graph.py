@@ -24,6 +24,7 @@ from yflink.graph.partitioners import (
 from yflink.graph.transformations import (
     OneInputTransformation,
     PartitionTransformation,
+    SideOutputTransformation,
     SourceTransformation,
     Transformation,
     TwoInputTransformation,
@@ -32,6 +33,7 @@ from yflink.graph.transformations import (
 from yflink.streaming.operators.base import ChainingStrategy, StreamOperator
 
 DEFAULT_SLOT_SHARING_GROUP = "default"
+_VIRTUAL = (PartitionTransformation, UnionTransformation, SideOutputTransformation)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class StreamEdge:
     target_id: int
     partitioner: StreamPartitioner
     type_number: int = 0
+    output_tag: Optional[str] = None  # the side output this edge carries; None for the main output
 
 
 @dataclass
@@ -129,7 +132,7 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
         stack.extend(t.inputs)
 
     def parallelism_of(t: Transformation) -> int:
-        if isinstance(t, (PartitionTransformation, UnionTransformation)):
+        if isinstance(t, _VIRTUAL):
             raise AssertionError("virtual transformations have no parallelism of their own")
         p = t.parallelism if t.parallelism is not None else default_parallelism
         if p < 1:
@@ -137,7 +140,7 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
         return p
 
     physical = sorted((t for t in seen.values()
-                       if not isinstance(t, (PartitionTransformation, UnionTransformation))), key=lambda t: t.id)
+                       if not isinstance(t, _VIRTUAL)), key=lambda t: t.id)
     for t in physical:
         p = parallelism_of(t)
         max_p = t.max_parallelism or (configured_max if configured_max > 0 else opts.default_max_parallelism(p))
@@ -158,21 +161,23 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
             chaining_strategy=strategy, uid=t.uid, is_source=isinstance(t, SourceTransformation),
             bounded=t.bounded if isinstance(t, SourceTransformation) else True, key_selectors=selectors)
 
-    Resolved = list[tuple[int, Optional[StreamPartitioner]]]
+    Resolved = list[tuple[int, Optional[StreamPartitioner], Optional[str]]]
 
-    def resolve(t: Transformation, partitioner: Optional[StreamPartitioner]) -> Resolved:
-        """The physical upstream node ids behind ``t``, each with the partitioner that applies."""
+    def resolve(t: Transformation, partitioner: Optional[StreamPartitioner], tag: Optional[str]) -> Resolved:
+        """The physical upstream node ids behind ``t``, each with the partitioner and side output that apply."""
         if isinstance(t, PartitionTransformation):
-            return resolve(t.inputs[0], partitioner or t.partitioner)
+            return resolve(t.inputs[0], partitioner or t.partitioner, tag)
+        if isinstance(t, SideOutputTransformation):
+            return resolve(t.inputs[0], partitioner, tag or t.tag_id)
         if isinstance(t, UnionTransformation):
-            return [r for i in t.inputs for r in resolve(i, partitioner)]
-        return [(t.id, partitioner)]
+            return [r for i in t.inputs for r in resolve(i, partitioner, tag)]
+        return [(t.id, partitioner, tag)]
 
     for t in physical:
         target = graph.nodes[t.id]
         for type_index, input_t in enumerate(t.inputs):
             type_number = type_index + 1 if isinstance(t, TwoInputTransformation) else 0
-            for source_id, partitioner in resolve(input_t, None):
+            for source_id, partitioner, tag in resolve(input_t, None, None):
                 source = graph.nodes[source_id]
                 if partitioner is None:
                     partitioner = (ForwardPartitioner() if source.parallelism == target.parallelism
@@ -186,7 +191,7 @@ def generate_stream_graph(transformations: list[Transformation], config: Configu
                         "Use rebalance() or another partitioning, or equal parallelism.")
                 if isinstance(partitioner, KeyGroupStreamPartitioner):
                     partitioner.max_parallelism = target.max_parallelism
-                edge = StreamEdge(source_id, t.id, partitioner, type_number)
+                edge = StreamEdge(source_id, t.id, partitioner, type_number, tag)
                 source.out_edges.append(edge)
                 target.in_edges.append(edge)
     graph.topological_order()  # raises on cycles

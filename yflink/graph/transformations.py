@@ -90,6 +90,14 @@ class PartitionTransformation(Transformation):
         self.partitioner = partitioner
 
 
+class SideOutputTransformation(Transformation):
+    """Virtual: the values ``input``'s operator emitted to the side output ``tag_id``."""
+
+    def __init__(self, input: Transformation, tag_id: str, output_type: Any = None) -> None:
+        super().__init__(f"SideOutput({tag_id})", [input], input.parallelism, output_type)
+        self.tag_id = tag_id
+
+
 class UnionTransformation(Transformation):
     """Virtual: merges several inputs of the same type."""
 

@@ -19,9 +19,17 @@ from yflink.streaming.operators.base import StreamOperator, TaskInfo
 class ChainOutput:
     """The output of one operator: its chained successors and its record writers."""
 
-    def __init__(self, targets: list[StreamOperator], writers: list[RecordWriter]) -> None:
+    def __init__(self, targets: list[StreamOperator], writers: list[RecordWriter],
+                 side_targets: Optional[dict[str, list[StreamOperator]]] = None,
+                 side_writers: Optional[dict[str, list[RecordWriter]]] = None) -> None:
         self.targets = targets
         self.writers = writers
+        self.side_targets = side_targets or {}
+        self.side_writers = side_writers or {}
+        self._side: dict[str, list[Callable[[list[Any], Optional[list[int]]], None]]] = {}
+        for tag in set(self.side_targets) | set(self.side_writers):
+            self._side[tag] = ([t.process_batch for t in self.side_targets.get(tag, [])]
+                               + [w.emit for w in self.side_writers.get(tag, [])])
         receivers: list[Callable[[list[Any], Optional[list[int]]], None]] = (
             [t.process_batch for t in targets] + [w.emit for w in writers])
         if len(receivers) == 1:
@@ -35,10 +43,18 @@ class ChainOutput:
         for receive in self._receivers:
             receive(values, timestamps)
 
+    def emit_side(self, tag: Any, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        """Send a batch to the side output ``tag`` (an OutputTag or its id); dropped when nothing reads it."""
+        for receive in self._side.get(getattr(tag, "tag_id", tag), ()):
+            receive(values, timestamps)
+
     def emit_watermark(self, watermark: int) -> None:
-        for t in self.targets:
+        """Watermarks go to every output, side outputs included (Flink broadcasts them)."""
+        targets = [*self.targets, *(t for ts in self.side_targets.values() for t in ts)]
+        writers = [*self.writers, *(w for ws in self.side_writers.values() for w in ws)]
+        for t in targets:
             t.process_watermark(watermark)
-        for w in self.writers:
+        for w in writers:
             w.broadcast_event(Watermark(watermark))
 
 
@@ -68,9 +84,12 @@ class OperatorChain:
             op = node.operator
             targets = [spec.operators[t].operator for t in node.chained_outputs]
             node_writers = [writers[index] for index, _ in node.network_outputs]
+            side_targets = {tag: [spec.operators[t].operator for t in ids] for tag, ids in node.side_chained.items()}
+            side_writers = {tag: [writers[index] for index, _ in outs] for tag, outs in node.side_network.items()}
             keyed = any(k is not None for k in node.key_selectors) or op.is_keyed
             configure(op)
-            op.setup(task_info, ChainOutput(targets, node_writers), keyed_backend_factory(op) if keyed else None)
+            output = ChainOutput(targets, node_writers, side_targets, side_writers)
+            op.setup(task_info, output, keyed_backend_factory(op) if keyed else None)
 
     def open(self) -> None:
         """Open operators last to first, so an operator's successors are ready when it emits."""

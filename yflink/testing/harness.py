@@ -52,6 +52,17 @@ class CollectingOutput:
     def emit_watermark(self, watermark: int) -> None:
         self.events.append(("watermark", watermark))
 
+    def emit_side(self, tag: Any, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        """Side outputs are recorded as ``("side", tag id, value, timestamp)`` events."""
+        tag_id = getattr(tag, "tag_id", tag)
+        ts = timestamps if timestamps is not None else [None] * len(values)
+        self.events.extend(("side", tag_id, v, t) for v, t in zip(values, ts, strict=True))
+
+    def get_side_output(self, tag: Any) -> list[Any]:
+        """Values emitted to side output ``tag`` (an OutputTag or its id)."""
+        tag_id = getattr(tag, "tag_id", tag)
+        return [e[2] for e in self.events if e[0] == "side" and e[1] == tag_id]
+
 
 class OneInputOperatorTestHarness:
     """Drives one operator through its lifecycle and collects its output.
@@ -143,6 +154,10 @@ class OneInputOperatorTestHarness:
 
     def get_output_with_timestamps(self) -> list[tuple[Any, Optional[int]]]:
         return [(e[1], e[2]) for e in self.output.events if e[0] == "record"]
+
+    def get_side_output(self, tag: Any) -> list[Any]:
+        """Values emitted to side output ``tag`` (an OutputTag or its id), in order."""
+        return self.output.get_side_output(tag)
 
     def get_watermarks(self) -> list[int]:
         return [e[1] for e in self.output.events if e[0] == "watermark"]

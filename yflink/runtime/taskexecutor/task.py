@@ -164,7 +164,10 @@ class Task:
                                         on_released=self.registry.release)
             self.partitions.append(partition)
             self.registry.register(partition)
-        partitioners = {index: p for node in spec.operators.values() for index, p in node.network_outputs}
+        partitioners = {}
+        for node in spec.operators.values():
+            for index, partitioner in [*node.network_outputs, *(o for outs in node.side_network.values() for o in outs)]:
+                partitioners[index] = partitioner
         self.writers = [RecordWriter(p, partitioners[d.edge_index], self.batch_size)
                         for d, p in zip(tdd.partitions, self.partitions)]
         for gate_desc in tdd.gates:

@@ -35,6 +35,9 @@ class Output(Protocol):
     def emit_watermark(self, watermark: int) -> None:
         """Pass a watermark (ms) on."""
 
+    def emit_side(self, tag: Any, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        """Send a batch to the side output ``tag`` (an OutputTag or its id)."""
+
 
 @dataclass
 class TaskInfo:
