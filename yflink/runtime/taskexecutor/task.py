@@ -166,7 +166,8 @@ class Task:
             self.registry.register(partition)
         partitioners = {}
         for node in spec.operators.values():
-            for index, partitioner in [*node.network_outputs, *(o for outs in node.side_network.values() for o in outs)]:
+            side = [o for outs in node.side_network.values() for o in outs]
+            for index, partitioner in [*node.network_outputs, *side]:
                 partitioners[index] = partitioner
         self.writers = [RecordWriter(p, partitioners[d.edge_index], self.batch_size)
                         for d, p in zip(tdd.partitions, self.partitions)]
