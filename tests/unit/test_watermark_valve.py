@@ -16,3 +16,15 @@ def test_ended_channel_stops_holding_back() -> None:
     valve = WatermarkValve(2)
     valve.input_watermark(0, 100)
     assert valve.channel_ended(1) == 100
+
+
+def test_idle_channel_does_not_hold_back_and_all_idle_is_reported() -> None:
+    """Flink "Generating Watermarks": dealing with idle sources."""
+    valve = WatermarkValve(2)
+    valve.input_watermark(0, 50)
+    advanced, idleness = valve.input_status(1, True)
+    assert advanced == 50 and idleness is None
+    advanced, idleness = valve.input_status(0, True)
+    assert advanced is None and idleness is True
+    assert valve.input_watermark(1, 70) == 70  # active again; channel 0 is idle and does not hold it back
+    assert valve.all_idle is False

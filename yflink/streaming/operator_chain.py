@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from yflink.graph.job_graph import ChainSpec
-from yflink.runtime.network.events import Watermark
+from yflink.runtime.network.events import Watermark, WatermarkStatus
 from yflink.runtime.network.partition import RecordWriter
 from yflink.streaming.operators.base import StreamOperator, TaskInfo
 
@@ -47,6 +47,13 @@ class ChainOutput:
         """Send a batch to the side output ``tag`` (an OutputTag or its id); dropped when nothing reads it."""
         for receive in self._side.get(getattr(tag, "tag_id", tag), ()):
             receive(values, timestamps)
+
+    def emit_watermark_status(self, idle: bool) -> None:
+        """The operator's output went idle (True) or active again (False); passed to every output."""
+        for t in [*self.targets, *(t for ts in self.side_targets.values() for t in ts)]:
+            t.process_watermark_status(idle)
+        for w in [*self.writers, *(w for ws in self.side_writers.values() for w in ws)]:
+            w.broadcast_event(WatermarkStatus(idle))
 
     def emit_watermark(self, watermark: int) -> None:
         """Watermarks go to every output, side outputs included (Flink broadcasts them)."""

@@ -1,8 +1,9 @@
 """Combines the watermarks of a task's input channels (Flink ``StatusWatermarkValve``), a pure state machine.
 
-A task's event time is the minimum of its channels' watermarks; a channel that has ended no longer holds it
-back (its watermark counts as +infinity). The valve reports a new combined watermark only when it advances.
-Source: Flink documentation, "Timely Stream Processing" (watermarks in parallel streams).
+A task's event time is the minimum of its channels' watermarks; a channel that has ended or is idle no longer
+holds it back. The valve reports a new combined watermark only when it advances, and the task is idle when every
+live channel is idle. Source: Flink documentation, "Timely Stream Processing" (watermarks in parallel streams)
+and "Generating Watermarks" (dealing with idle sources).
 """
 
 from __future__ import annotations
@@ -19,10 +20,35 @@ class WatermarkValve:
     def __init__(self, num_channels: int) -> None:
         self.channel_watermarks = [MIN_WATERMARK] * num_channels
         self.ended = [False] * num_channels
+        self.idle = [False] * num_channels
         self.current = MIN_WATERMARK
+        self.all_idle = False
+
+    def add_channel(self) -> int:
+        """Add a channel (at MIN_WATERMARK, active); returns its index."""
+        self.channel_watermarks.append(MIN_WATERMARK)
+        self.ended.append(False)
+        self.idle.append(False)
+        return len(self.channel_watermarks) - 1
+
+    def input_status(self, channel: int, idle: bool) -> tuple[Optional[int], Optional[bool]]:
+        """Channel ``channel`` went idle or active. Returns (advanced combined watermark or None,
+        the task's new idleness when it changed or None)."""
+        self.idle[channel] = idle
+        advanced = self._advance()
+        live = [i for i, e in zip(self.idle, self.ended) if not e]
+        all_idle = bool(live) and all(live)
+        changed = None
+        if all_idle != self.all_idle:
+            self.all_idle = all_idle
+            changed = all_idle
+        return advanced, changed
 
     def input_watermark(self, channel: int, watermark: int) -> Optional[int]:
         """Channel ``channel`` reached ``watermark`` ms; returns the new combined watermark if it advanced."""
+        if self.idle[channel]:  # a watermark makes an idle channel active again
+            self.idle[channel] = False
+            self.all_idle = False
         if watermark > self.channel_watermarks[channel]:
             self.channel_watermarks[channel] = watermark
             return self._advance()
@@ -34,7 +60,7 @@ class WatermarkValve:
         return self._advance()
 
     def _advance(self) -> Optional[int]:
-        live = [w for w, ended in zip(self.channel_watermarks, self.ended) if not ended]
+        live = [w for w, ended, idle in zip(self.channel_watermarks, self.ended, self.idle) if not ended and not idle]
         combined = min(live) if live else self.current
         if combined > self.current:
             self.current = combined

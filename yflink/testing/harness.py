@@ -52,6 +52,9 @@ class CollectingOutput:
     def emit_watermark(self, watermark: int) -> None:
         self.events.append(("watermark", watermark))
 
+    def emit_watermark_status(self, idle: bool) -> None:
+        self.events.append(("watermark_status", idle))
+
     def emit_side(self, tag: Any, values: list[Any], timestamps: Optional[list[int]]) -> None:
         """Side outputs are recorded as ``("side", tag id, value, timestamp)`` events."""
         tag_id = getattr(tag, "tag_id", tag)

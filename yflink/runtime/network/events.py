@@ -33,6 +33,17 @@ class Watermark:
 
 
 @dataclass(frozen=True)
+class WatermarkStatus:
+    """The channel went idle (no records, no watermarks for a while) or became active again.
+
+    Idle channels do not hold back the combined watermark (Flink ``WatermarkStatus``, "Dealing With Idle
+    Sources" in the documentation "Generating Watermarks").
+    """
+
+    idle: bool
+
+
+@dataclass(frozen=True)
 class UpstreamError:
     """Sent instead of the rest of the data when a producer stops abnormally.
 

@@ -25,7 +25,7 @@ from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import ChainSpec
 from yflink.runtime.deployment import TaskDeploymentDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import EndOfPartition, UpstreamError, Watermark
+from yflink.runtime.network.events import EndOfPartition, UpstreamError, Watermark, WatermarkStatus
 from yflink.runtime.network.gate import InputGate, LocalInputChannel, RemoteInputChannel, UpstreamFailure
 from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
@@ -33,7 +33,7 @@ from yflink.runtime.states import ExecutionState
 from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
-from yflink.streaming.watermark_valve import MIN_WATERMARK, WatermarkValve
+from yflink.streaming.watermark_valve import WatermarkValve
 
 log = logging.getLogger(__name__)
 
@@ -241,13 +241,13 @@ class Task:
         valves: dict[int, WatermarkValve] = {}
         local_index: list[int] = []
         for channel in channels:
-            valve = valves.setdefault(channel.type_number, WatermarkValve(0))
-            local_index.append(len(valve.channel_watermarks))
-            valve.channel_watermarks.append(MIN_WATERMARK)
-            valve.ended.append(False)
+            local_index.append(valves.setdefault(channel.type_number, WatermarkValve(0)).add_channel())
         watermark_handlers = {0: head.process_watermark,
                               1: getattr(head, "process_watermark1", head.process_watermark),
                               2: getattr(head, "process_watermark2", head.process_watermark)}
+        status_handlers = {0: head.process_watermark_status,
+                           1: getattr(head, "process_watermark_status1", head.process_watermark_status),
+                           2: getattr(head, "process_watermark_status2", head.process_watermark_status)}
         yield_every = 0
         while remaining:
             got = gate.poll_now()
@@ -282,6 +282,10 @@ class Task:
                 local = local_index[index]
                 if isinstance(event, Watermark):
                     advanced = valve.input_watermark(local, event.timestamp)
+                elif isinstance(event, WatermarkStatus):
+                    advanced, idleness = valve.input_status(local, event.idle)
+                    if idleness is not None:
+                        status_handlers[channels[index].type_number](idleness)
                 elif isinstance(event, EndOfPartition):
                     remaining -= 1
                     advanced = None  # a finished input must not push event time to +infinity by itself

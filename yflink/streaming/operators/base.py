@@ -38,6 +38,9 @@ class Output(Protocol):
     def emit_side(self, tag: Any, values: list[Any], timestamps: Optional[list[int]]) -> None:
         """Send a batch to the side output ``tag`` (an OutputTag or its id)."""
 
+    def emit_watermark_status(self, idle: bool) -> None:
+        """The output went idle (True: it holds no watermark back) or active again (False)."""
+
 
 @dataclass
 class TaskInfo:
@@ -89,6 +92,12 @@ class StreamOperator:
     def process_watermark(self, watermark: int) -> None:
         """A watermark (ms) arrived; the default passes it on."""
         self.output.emit_watermark(watermark)
+
+    def process_watermark_status(self, idle: bool) -> None:
+        """Every input went idle (True) or one became active again (False); the default passes it on."""
+        emit = getattr(self.output, "emit_watermark_status", None)
+        if emit is not None:
+            emit(idle)
 
     def end_input(self) -> None:
         """The (bounded) input is exhausted: emit anything still buffered."""
