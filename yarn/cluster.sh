@@ -7,6 +7,11 @@
 #   yarn/cluster.sh stop               stop the four daemons (and nothing else)
 #   yarn/cluster.sh status             HADOOP_CONF_DIR, fs.defaultFS, RM address, daemon states
 #   yarn/cluster.sh env                lines to eval: export HADOOP_CONF_DIR=... PATH=...
+#   yarn/cluster.sh conf [--secure]    only render the configuration into $YFLINK_DEV_RUN/conf
+#   yarn/cluster.sh foreground NAME [--secure]
+#                                      run one daemon (namenode|datanode|resourcemanager|nodemanager)
+#                                      in the foreground, logging to the console (docker-compose.yml)
+#   yarn/cluster.sh prepare-hdfs       wait for HDFS to leave safe mode, create /tmp and /user/* dirs
 #
 # Everything lives under $YFLINK_DEV_RUN (default yarn/run): conf/, logs/, pids/, data/.
 # --secure starts the Kerberos realm (yarn/kdc.sh) first and runs Hadoop with Kerberos.
@@ -204,10 +209,33 @@ cmd_env() {
   if [[ "$(yf_mode)" == secure ]]; then echo "export KRB5_CONFIG='$YF_KDC_DIR/krb5.conf'"; fi
 }
 
+# One daemon in the foreground (containers): same configuration, console logging, exec'd java.
+cmd_foreground() {
+  local name="${1:-}" mode=plain opts
+  [[ -n "${MAIN[$name]:-}" ]] || yf_die "foreground: unknown daemon '$name' (${DAEMONS[*]})"
+  [[ "${2:-}" == --secure || "${YF_MODE:-}" == secure ]] && mode=secure
+  yf_find_java; yf_ensure_hadoop
+  yf_render_conf "$mode"
+  [[ $name == namenode ]] && format_if_needed
+  mapfile -t opts < <(yf_jvm_opts)
+  cd "$YFLINK_DEV_RUN"
+  exec "$JAVA_HOME/bin/java" "${opts[@]}" "-Xmx${HEAP[$name]}" -Xms64m "-Dhadoop.log.file=$name.log" \
+    -Dhadoop.root.logger=INFO,console "-Dproc_$name" -cp "$(yf_classpath)" "${MAIN[$name]}"
+}
+
+cmd_prepare_hdfs() {
+  yf_find_java; admin_login
+  "$YF_YARN_DIR/bin/hdfs" dfsadmin -safemode wait
+  prepare_hdfs
+}
+
 case "${1:-}" in
   start)  shift; cmd_start "$@" ;;
+  conf)   yf_find_java; if [[ "${2:-}" == --secure || "${YF_MODE:-}" == secure ]]; then yf_render_conf secure; else yf_render_conf plain; fi ;;
+  foreground) shift; cmd_foreground "$@" ;;
+  prepare-hdfs) cmd_prepare_hdfs ;;
   stop)   cmd_stop ;;
   status) cmd_status ;;
   env)    cmd_env ;;
-  *) echo "usage: $0 start [--secure] | stop | status | env" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--secure] | stop | status | env | conf [--secure] | foreground NAME [--secure] | prepare-hdfs" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@
 #   yarn/kdc.sh stop     stop krb5kdc (the realm's database and keytabs stay for the next start)
 #   yarn/kdc.sh status   realm, krb5.conf path, keytab directory, principals, KDC state
 #   yarn/kdc.sh destroy  stop and delete the realm
+#   yarn/kdc.sh foreground  create the realm if needed and run krb5kdc in the foreground (containers)
 #
 # Principals (keytab in $YF_KDC_DIR/keytabs/NAME.keytab):
 #   nn/localhost dn/localhost rm/localhost nm/localhost HTTP/localhost zookeeper/localhost
@@ -54,8 +55,8 @@ write_config() {
 
 [realms]
   $YF_REALM = {
-    kdc = 127.0.0.1:$YF_KDC_PORT
-    admin_server = 127.0.0.1:$((YF_KDC_PORT + 1))
+    kdc = $YF_KDC_HOST:$YF_KDC_PORT
+    admin_server = $YF_KDC_HOST:$((YF_KDC_PORT + 1))
   }
 
 [domain_realm]
@@ -64,15 +65,15 @@ write_config() {
 CONF
   cat > "$KDC/kdc.conf" <<CONF
 [kdcdefaults]
-  kdc_listen = 127.0.0.1:$YF_KDC_PORT
-  kdc_tcp_listen = 127.0.0.1:$YF_KDC_PORT
+  kdc_listen = $YF_KDC_BIND:$YF_KDC_PORT
+  kdc_tcp_listen = $YF_KDC_BIND:$YF_KDC_PORT
 
 [realms]
   $YF_REALM = {
     database_name = $KDC/principal
     key_stash_file = $KDC/stash
     acl_file = $KDC/kadm5.acl
-    kadmind_listen = 127.0.0.1:$((YF_KDC_PORT + 1))
+    kadmind_listen = $YF_KDC_BIND:$((YF_KDC_PORT + 1))
     max_life = 24h 0m 0s
     max_renewable_life = 7d 0h 0m 0s
     master_key_type = aes256-cts-hmac-sha1-96
@@ -153,5 +154,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   destroy) cmd_stop; rm -rf "$KDC" ;;
-  *) echo "usage: $0 start | stop | status | destroy" >&2; exit 2 ;;
+  foreground) ensure_packages; write_config; create_realm; exec krb5kdc -n ;;
+  *) echo "usage: $0 start | stop | status | destroy | foreground" >&2; exit 2 ;;
 esac

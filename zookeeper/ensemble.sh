@@ -6,6 +6,7 @@
 #   zookeeper/ensemble.sh status                   connection string and each server's mode (srvr)
 #   zookeeper/ensemble.sh stop-server N            stop server N (1-3) only
 #   zookeeper/ensemble.sh start-server N [--secure] start server N again, wait until it serves
+#   zookeeper/ensemble.sh foreground N [--secure]   run server N in the foreground (docker-compose.yml)
 #
 # Server N listens for clients on 127.0.0.1:$((2180+N)) (quorum 2887+N, election 3887+N).
 # --secure: clients must authenticate with SASL/Kerberos (principal zookeeper/localhost from
@@ -24,6 +25,10 @@ START_TIMEOUT="${YF_START_TIMEOUT:-90}"
 KDC_DIR="${YFLINK_DEV_RUN:-$REPO_DIR/yarn/run}/kdc"
 REALM="${YF_REALM:-YFLINK.DEV}"
 MAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
+# Where server N is reached by its peers ("" = loopback), and the address clients connect to;
+# docker-compose.yml sets YF_ZK_HOSTS="zookeeper1 zookeeper2 zookeeper3" and YF_ZK_BIND=0.0.0.0.
+read -r -a ZK_HOSTS <<< "${YF_ZK_HOSTS:-}"
+ZK_BIND="${YF_ZK_BIND:-127.0.0.1}"
 
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -82,7 +87,7 @@ render_conf() {
       echo "initLimit=10"
       echo "syncLimit=5"
       echo "dataDir=$RUN/data/$s"
-      echo "clientPortAddress=127.0.0.1"
+      echo "clientPortAddress=$ZK_BIND"
       echo "clientPort=$(client_port "$s")"
       echo "maxClientCnxns=200"
       echo "admin.enableServer=false"
@@ -90,22 +95,25 @@ render_conf() {
       echo "autopurge.purgeInterval=1"
       # Quorum SASL authorizes a peer by the host in its principal (zookeeper/localhost): in secure
       # mode the peers must be named "localhost" too.
-      local peer=127.0.0.1
+      local peer=127.0.0.1 n
       [[ $m == secure ]] && peer=localhost
-      echo "server.1=$peer:2888:3888"
-      echo "server.2=$peer:2889:3889"
-      echo "server.3=$peer:2890:3890"
+      for n in 1 2 3; do
+        echo "server.$n=${ZK_HOSTS[$((n - 1))]:-$peer}:$((2887 + n)):$((3887 + n))"
+      done
       if [[ $m == secure ]]; then
         echo "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
         echo "enforce.auth.enabled=true"
         echo "enforce.auth.schemes=sasl"
         echo "kerberos.removeHostFromPrincipal=true"
         echo "kerberos.removeRealmFromPrincipal=true"
-        echo "quorum.auth.enableSasl=true"
-        echo "quorum.auth.learnerRequireSasl=true"
-        echo "quorum.auth.serverRequireSasl=true"
-        echo "quorum.auth.kerberos.servicePrincipal=zookeeper/localhost"
-        echo "quorum.cnxn.threads.size=6"
+        # Quorum SASL only on one host: it authorizes a peer by its principal's host (localhost).
+        if ((${#ZK_HOSTS[@]} == 0)); then
+          echo "quorum.auth.enableSasl=true"
+          echo "quorum.auth.learnerRequireSasl=true"
+          echo "quorum.auth.serverRequireSasl=true"
+          echo "quorum.auth.kerberos.servicePrincipal=zookeeper/localhost"
+          echo "quorum.cnxn.threads.size=6"
+        fi
       fi
     } > "$RUN/conf/zoo$s.cfg"
   done
@@ -142,6 +150,11 @@ start_server() {
     opts+=("-Djava.security.auth.login.config=$RUN/conf/jaas.conf" "-Djava.security.krb5.conf=$KDC_DIR/krb5.conf"
            -Dzookeeper.authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
            -Dsun.security.krb5.disableReferrals=true)
+  fi
+  if [[ -n "${FOREGROUND:-}" ]]; then
+    cd "$RUN"
+    exec "$JAVA_HOME/bin/java" "-Xmx$HEAP" -Xss512k -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true \
+      "-Dlogback.configurationFile=$RUN/conf/logback.xml" "${opts[@]}" -cp "$LIB/*" "$MAIN" "$RUN/conf/zoo$s.cfg"
   fi
   (
     cd "$RUN"
@@ -246,6 +259,13 @@ case "${1:-}" in
     # Keep the mode the running ensemble has; --secure only matters when nothing runs.
     if any_running; then m="$(mode)"; fi
     prepare "$m"; find_java; start_server "$2"; wait_serving "$2" ;;
-  connect-string) connect_string; echo ;;
-  *) echo "usage: $0 start [--secure] | stop | status | stop-server N | start-server N [--secure] | connect-string" >&2; exit 2 ;;
+  connect-string) connect_string ;;
+  foreground)
+    check_n "${2:-}"
+    m="$(want_mode "${3:-}")"; [[ "${YF_MODE:-}" == secure ]] && m=secure
+    find_java; ensure_built; render_conf "$m"
+    # Same JVM as start_server, in the foreground, logging to the console.
+    sed -i 's#<appender-ref ref="FILE"/>#<appender-ref ref="CONSOLE"/>#; s#<configuration>#<configuration><appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%d{ISO8601} %-5level %logger{36} - %msg%n</pattern></encoder></appender>#' "$RUN/conf/logback.xml"
+    FOREGROUND=1 start_server "$2" ;;
+  *) echo "usage: $0 start [--secure] | stop | status | stop-server N | start-server N [--secure] | connect-string | foreground N [--secure]" >&2; exit 2 ;;
 esac

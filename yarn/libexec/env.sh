@@ -17,7 +17,18 @@ YF_KDC_DIR="$YFLINK_DEV_RUN/kdc"
 export YF_REALM="${YF_REALM:-YFLINK.DEV}"
 export YF_KDC_PORT="${YF_KDC_PORT:-60088}"
 # All services speak to each other through this name; it must resolve to 127.0.0.1 both ways.
+# It is also the host part of every service principal (nn/localhost@YFLINK.DEV, ...).
 YF_HOST=localhost
+# Where each daemon is reached, and the address the DataNode binds: all loopback on one host;
+# docker-compose.yml sets them to its service names and 0.0.0.0.
+YF_NN_HOST="${YF_NN_HOST:-$YF_HOST}"
+YF_DN_HOST="${YF_DN_HOST:-$YF_HOST}"
+YF_RM_HOST="${YF_RM_HOST:-$YF_HOST}"
+YF_NM_HOST="${YF_NM_HOST:-$YF_HOST}"
+YF_BIND="${YF_BIND:-127.0.0.1}"
+# The KDC's address in krb5.conf, and the address krb5kdc listens on.
+YF_KDC_HOST="${YF_KDC_HOST:-127.0.0.1}"
+YF_KDC_BIND="${YF_KDC_BIND:-127.0.0.1}"
 
 yf_die() { echo "error: $*" >&2; exit 1; }
 yf_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -134,7 +145,9 @@ yf_render_conf() {
     else
       sed -e '/@SECURE_PROPS@/d' "$f"
     fi | sed -e "s#@RUN@#$YFLINK_DEV_RUN#g" -e "s#@HADOOP_HOME@#$HADOOP_HOME#g" \
-             -e "s#@HOST@#$YF_HOST#g" -e "s#@REALM@#$YF_REALM#g" -e "s#@KDC_DIR@#$YF_KDC_DIR#g" \
+             -e "s#@HOST@#$YF_HOST#g" -e "s#@NN_HOST@#$YF_NN_HOST#g" -e "s#@DN_HOST@#$YF_DN_HOST#g" \
+             -e "s#@RM_HOST@#$YF_RM_HOST#g" -e "s#@NM_HOST@#$YF_NM_HOST#g" -e "s#@BIND@#$YF_BIND#g" \
+             -e "s#@REALM@#$YF_REALM#g" -e "s#@KDC_DIR@#$YF_KDC_DIR#g" \
              -e "s#@JAVA_HOME@#$JAVA_HOME#g" > "$out/$name.tmp"
     mv "$out/$name.tmp" "$out/$name"
   done
