@@ -6,7 +6,7 @@
 # 1. Debian packages: Java 17, Maven, MIT Kerberos (KDC, admin tools, client, headers for the Python
 #    GSSAPI binding), a C compiler (pip builds `kerberos` from source).
 # 2. Python packages the tests use: kazoo (+ pure-sasl, kerberos for SASL/GSSAPI), hdfs-native, skein,
-#    pytest, pytest-timeout. Set PYTHON to choose the interpreter (default: python3).
+#    pyyaml, pytest, pytest-timeout. Set PYTHON to choose the interpreter (default: python3).
 # 3. Maven: Hadoop 3.5.0 home (yarn/pom.xml, plus the SecureIOUtils shim) and ZooKeeper (zookeeper/pom.xml).
 # Each step prints how long it took. Nothing is started.
 set -euo pipefail
@@ -15,7 +15,7 @@ HERE="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(openjdk-17-jdk-headless maven krb5-kdc krb5-admin-server krb5-user libkrb5-dev gcc libc6-dev)
-PIP_PACKAGES=("kazoo>=2.10" pure-sasl kerberos "hdfs-native>=0.14" "skein>=0.8.2" "pytest>=8" pytest-timeout)
+PIP_PACKAGES=("kazoo>=2.10" pure-sasl kerberos "hdfs-native>=0.14" "skein>=0.8.2" pyyaml "pytest>=8" pytest-timeout)
 
 step_start=0
 step() { step_start=$SECONDS; echo "[setup] $*" >&2; }
@@ -42,7 +42,7 @@ fi
 done_step
 
 step "Python packages ($PYTHON): ${PIP_PACKAGES[*]}"
-if "$PYTHON" -c 'import kazoo, puresasl, kerberos, hdfs_native, skein, pytest, pytest_timeout' 2>/dev/null; then
+if "$PYTHON" -c 'import kazoo, puresasl, kerberos, hdfs_native, skein, yaml, pytest, pytest_timeout' 2>/dev/null; then
   echo "[setup]   all installed" >&2
 else
   "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}"
