@@ -99,3 +99,19 @@ def test_partition_is_released_when_every_subpartition_consumed_end() -> None:
         return len(registry)
 
     assert asyncio.run(run()) == 0
+
+
+def test_batches_of_builtins_use_marshal_and_others_fall_back_to_pickle() -> None:
+    import collections
+    import marshal
+    import pickle
+
+    from yflink.runtime.network.transport import FRAME_DATA, FRAME_DATA_MARSHAL, _EncodeHints, encode_batch
+
+    hints = _EncodeHints()
+    frame = encode_batch([("a", 1), ("b", 2)], [5, 6], hints)
+    assert frame[4] == FRAME_DATA_MARSHAL and marshal.loads(frame[5:]) == ([("a", 1), ("b", 2)], [5, 6])
+    point = collections.namedtuple("point", "x y")
+    frame = encode_batch([point(1, 2)], None, hints)  # a tuple subclass must keep its type: pickle
+    assert frame[4] == FRAME_DATA and type(pickle.loads(frame[5:])[0][0]).__name__ == "point"
+    assert not hints.use_marshal

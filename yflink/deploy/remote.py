@@ -28,7 +28,7 @@ from yflink.graph.stream_graph import StreamGraph
 from yflink.rest.client import RestClusterClient
 
 POLL_MIN_S = 0.02  # first poll of a job's result; doubles up to POLL_MAX_S
-POLL_MAX_S = 0.25
+POLL_MAX_S = 0.05
 COLLECT_BATCH = 10_000  # records per collect request
 CANCEL_ON_CLOSE_TIMEOUT_S = 5.0
 

@@ -10,6 +10,7 @@ receives frames from the producer's data server and returns one credit for each 
 from __future__ import annotations
 
 import asyncio
+import marshal
 import pickle
 from collections import deque
 from typing import Optional
@@ -21,6 +22,7 @@ from yflink.runtime.network.partition import Item, Subpartition
 from yflink.runtime.network.transport import (
     FRAME_CREDIT,
     FRAME_DATA,
+    FRAME_DATA_MARSHAL,
     FRAME_ERROR,
     FRAME_EVENT,
     FRAME_OK,
@@ -193,10 +195,14 @@ class RemoteInputChannel(InputChannel):
         notify = self.gate.notify
         index = self.index
         loads = pickle.loads
+        marshal_loads = marshal.loads
         try:
             while True:
                 kind, payload = await read_frame(reader)
-                if kind == FRAME_DATA:
+                if kind == FRAME_DATA_MARSHAL:
+                    values, timestamps = marshal_loads(payload)
+                    items.append((DATA, values, timestamps))
+                elif kind == FRAME_DATA:
                     values, timestamps = loads(payload)
                     items.append((DATA, values, timestamps))
                 elif kind == FRAME_EVENT:

@@ -9,9 +9,10 @@ protocol 5 of ``(values, timestamps)``) only while the consumer has credit, plus
 from __future__ import annotations
 
 import asyncio
+import marshal
 import pickle
 import struct
-from typing import Optional
+from typing import Any, Optional
 
 from yflink.runtime.network import DATA, ERROR, EVENT
 from yflink.runtime.network.events import END_OF_PARTITION
@@ -24,6 +25,7 @@ FRAME_CREDIT = 4
 FRAME_DATA = 5
 FRAME_EVENT = 6
 FRAME_ERROR = 7
+FRAME_DATA_MARSHAL = 8  # a batch of only built-in values (str, int, float, tuple, list, dict, ...), marshal-encoded
 
 _HEADER = struct.Struct("!IB")
 NOT_FOUND_WAIT_S = 2.0  # the server waits this long for a partition before answering NOT_FOUND
@@ -33,6 +35,26 @@ CLOSE_WAIT_S = 30.0  # after the last frame, how long the server waits for the c
 
 def encode_frame(kind: int, payload: bytes) -> bytes:
     return _HEADER.pack(len(payload), kind) + payload
+
+
+class _EncodeHints:
+    """Per connection: whether marshal still works for its batches (it stops trying after a failure)."""
+
+    __slots__ = ("use_marshal",)
+
+    def __init__(self) -> None:
+        self.use_marshal = True
+
+
+def encode_batch(values: list[Any], timestamps: Optional[list[int]], hints: _EncodeHints) -> bytes:
+    """A DATA frame for a batch: marshal when every value is a built-in type (about twice as fast as pickle for
+    tuples of str/int), else pickle protocol 5 (any picklable object)."""
+    if hints.use_marshal:
+        try:
+            return encode_frame(FRAME_DATA_MARSHAL, marshal.dumps((values, timestamps)))
+        except ValueError:  # a value marshal does not know (a Row, a user class): pickle from now on
+            hints.use_marshal = False
+    return encode_frame(FRAME_DATA, pickle.dumps((values, timestamps), protocol=5))
 
 
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -139,6 +161,7 @@ class DataServer:
         credit_task = asyncio.get_running_loop().create_task(read_credits())
         sub.listener = available.set
         dumps = pickle.dumps
+        hints = _EncodeHints()
         transport = writer.transport
         try:
             while True:
@@ -156,7 +179,7 @@ class DataServer:
                         await credit_event.wait()
                     sub.poll()
                     state["credit"] -= 1
-                    frame = encode_frame(FRAME_DATA, dumps((item[1], item[2]), protocol=5))
+                    frame = encode_batch(item[1], item[2], hints)
                 elif item[0] == EVENT:
                     sub.poll()
                     frame = encode_frame(FRAME_EVENT, dumps(item[1], protocol=5))
