@@ -4,6 +4,7 @@ Semantics: Flink "Network Stack" (pipelined subpartitions, bounded buffers as ba
 """
 
 import asyncio
+import collections
 
 from yflink.graph.partitioners import KeyGroupStreamPartitioner, RebalancePartitioner
 from yflink.runtime.deployment import InputChannelDescriptor
@@ -101,8 +102,10 @@ def test_partition_is_released_when_every_subpartition_consumed_end() -> None:
     assert asyncio.run(run()) == 0
 
 
+Point = collections.namedtuple("Point", "x y")
+
+
 def test_batches_of_builtins_use_marshal_and_others_fall_back_to_pickle() -> None:
-    import collections
     import marshal
     import pickle
 
@@ -111,7 +114,6 @@ def test_batches_of_builtins_use_marshal_and_others_fall_back_to_pickle() -> Non
     hints = _EncodeHints()
     frame = encode_batch([("a", 1), ("b", 2)], [5, 6], hints)
     assert frame[4] == FRAME_DATA_MARSHAL and marshal.loads(frame[5:]) == ([("a", 1), ("b", 2)], [5, 6])
-    point = collections.namedtuple("point", "x y")
-    frame = encode_batch([point(1, 2)], None, hints)  # a tuple subclass must keep its type: pickle
-    assert frame[4] == FRAME_DATA and type(pickle.loads(frame[5:])[0][0]).__name__ == "point"
+    frame = encode_batch([Point(1, 2)], None, hints)  # a tuple subclass must keep its type: pickle
+    assert frame[4] == FRAME_DATA and type(pickle.loads(frame[5:])[0][0]) is Point
     assert not hints.use_marshal
