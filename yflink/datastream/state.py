@@ -17,18 +17,23 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Generic, Optional, TypeVar
 
 from yflink.common.typeinfo import TypeInformation, Types
+from yflink.datastream.state_ttl import StateTtlConfig
 
 __all__ = [
     "AggregatingState",
     "AggregatingStateDescriptor",
+    "BroadcastState",
     "ListState",
     "ListStateDescriptor",
     "MapState",
     "MapStateDescriptor",
+    "OperatorStateStore",
+    "ReadOnlyBroadcastState",
     "ReducingState",
     "ReducingStateDescriptor",
     "State",
     "StateDescriptor",
+    "StateTtlConfig",
     "ValueState",
     "ValueStateDescriptor",
 ]
@@ -154,6 +159,87 @@ class MapState(State, Generic[K, V]):
         return iter(self.keys())
 
 
+class ReadOnlyBroadcastState(State, Generic[K, V]):
+    """A read-only view of a :class:`BroadcastState` (the non-broadcast side of a broadcast process function).
+
+    Do not modify the values it returns: they are the state itself, not copies.
+    """
+
+    @abstractmethod
+    def get(self, key: K) -> Optional[V]:
+        ...
+
+    @abstractmethod
+    def contains(self, key: K) -> bool:
+        ...
+
+    @abstractmethod
+    def items(self) -> Iterable[tuple[K, V]]:
+        ...
+
+    @abstractmethod
+    def keys(self) -> Iterable[K]:
+        ...
+
+    @abstractmethod
+    def values(self) -> Iterable[V]:
+        ...
+
+    @abstractmethod
+    def is_empty(self) -> bool:
+        ...
+
+    def __getitem__(self, key: K) -> Optional[V]:
+        return self.get(key)
+
+    def __contains__(self, key: K) -> bool:
+        return self.contains(key)
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.keys())
+
+
+class BroadcastState(ReadOnlyBroadcastState[K, V]):
+    """Operator state that every parallel instance holds the same copy of (Flink documentation, "The Broadcast
+    State Pattern"): the broadcast side writes it, and must write the same in every instance."""
+
+    @abstractmethod
+    def put(self, key: K, value: V) -> None:
+        ...
+
+    @abstractmethod
+    def put_all(self, dict_value: dict[K, V]) -> None:
+        ...
+
+    @abstractmethod
+    def remove(self, key: K) -> None:
+        ...
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.put(key, value)
+
+    def __delitem__(self, key: K) -> None:
+        self.remove(key)
+
+
+class OperatorStateStore(ABC):
+    """Operator (non-keyed) state of a function instance (Flink ``OperatorStateStore``; PyFlink has only
+    ``get_broadcast_state``). List state is split evenly over the instances when parallelism changes, union list
+    state is given whole to every instance (Flink documentation, "Working with State", Operator State)."""
+
+    @abstractmethod
+    def get_broadcast_state(self, state_descriptor: MapStateDescriptor) -> BroadcastState[Any, Any]:
+        """The broadcast state named by ``state_descriptor``, read/write."""
+
+    @abstractmethod
+    def get_list_state(self, state_descriptor: ListStateDescriptor) -> ListState[Any]:
+        """List state redistributed evenly on rescaling."""
+
+    @abstractmethod
+    def get_union_list_state(self, state_descriptor: ListStateDescriptor) -> ListState[Any]:
+        """List state that every instance receives whole on restore."""
+
+
 class StateDescriptor(ABC):  # noqa: B024 - a base without abstract methods, as in PyFlink
     """Names a piece of keyed state and its type.
 
@@ -175,8 +261,11 @@ class StateDescriptor(ABC):  # noqa: B024 - a base without abstract methods, as 
     def get_name(self) -> str:
         return self.name
 
-    def enable_time_to_live(self, ttl_config: Any) -> None:
-        """Store a state TTL configuration (expiry is applied when state TTL arrives; until then kept)."""
+    def enable_time_to_live(self, ttl_config: StateTtlConfig) -> None:
+        """Let values of this state expire after ``ttl_config``'s time to live (keyed state only; see
+        :class:`~yflink.datastream.state_ttl.StateTtlConfig`)."""
+        if not isinstance(ttl_config, StateTtlConfig):
+            raise TypeError(f"enable_time_to_live expects a StateTtlConfig, got {type(ttl_config).__name__}")
         self._ttl_config = ttl_config
 
     def __repr__(self) -> str:

@@ -7,17 +7,27 @@ fast operator (reduce) may use them directly, and :meth:`snapshot_by_key_group` 
 (Flink's unit of redistribution, :mod:`yflink.state.key_groups`).
 
 State descriptors are duck-typed (``name``, ``state_kind`` and, for reducing/aggregating state,
-``get_reduce_function()``/``get_agg_function()``), so this module imports nothing of the user API.
+``get_reduce_function()``/``get_agg_function()``), so this module imports nothing of the user API. A descriptor
+with an enabled ``StateTtlConfig`` gets a TTL handle (:mod:`yflink.state.backends.ttl`) whose processing time
+comes from :attr:`HashMapKeyedStateBackend.ttl_time_provider` (a test sets a controlled clock there).
+
+:meth:`HashMapKeyedStateBackend.snapshot` copies every table into a
+:class:`~yflink.state.snapshot.KeyedStateSnapshot` by key group; :meth:`HashMapKeyedStateBackend.restore` loads
+the key groups of this subtask's range from the snapshots of any number of old subtasks.
 
 Source of the semantics: Flink ``HeapKeyedStateBackend`` and "Working with State".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
+from yflink.state.backends.ttl import TTL_STATES, TtlSettings, without_expired
 from yflink.state.key_groups import assign_to_key_group
+from yflink.state.snapshot import KeyedStateSnapshot, keyed_state_for
 
 _MISSING = object()
 
@@ -214,19 +224,35 @@ class HashMapKeyedStateBackend:
 
     Attributes:
         current_key: the key of the record being processed; set through :meth:`set_current_key`.
+        ttl_time_provider: the processing time (ms) state TTL measures against; the wall clock by default.
     """
 
     def __init__(self, max_parallelism: int = 128, key_group_range: Optional[range] = None) -> None:
         self.max_parallelism = max_parallelism
         self.key_group_range = key_group_range if key_group_range is not None else range(max_parallelism)
         self.current_key: Any = None
+        self.ttl_time_provider: Callable[[], int] = lambda: time.time_ns() // 1_000_000
         self._tables: dict[str, dict[Any, Any]] = {}
         self._kinds: dict[str, str] = {}
         self._handles: dict[str, Any] = {}
+        self._ttl: dict[str, TtlSettings] = {}  # states with TTL: their settings
+        self._ttl_restored: set[str] = set()  # restored states whose values carry TTL timestamps
+        self._per_record_cleanups: list[Callable[[], None]] = []
 
     # --- current key ----------------------------------------------------------------------------------
     def set_current_key(self, key: Any) -> None:
         self.current_key = key
+
+    def _set_current_key_with_cleanup(self, key: Any) -> None:
+        """set_current_key once a TTL state asks for cleanup on every record (``cleanup_incrementally(n, True)``)."""
+        self.current_key = key
+        for step in self._per_record_cleanups:
+            step()
+
+    def clear_key(self, key: Any) -> None:
+        """Remove every state of ``key`` (BATCH execution discards a key's state once the key is done)."""
+        for table in self._tables.values():
+            table.pop(key, None)
 
     def get_current_key(self) -> Any:
         return self.current_key
@@ -258,7 +284,23 @@ class HashMapKeyedStateBackend:
         if handle is not None and self._kinds.get(name) == kind:
             return handle
         table = self.table(name, kind)
-        if kind == "value":
+        ttl = TtlSettings.from_config(getattr(descriptor, "_ttl_config", None))
+        stored_with_ttl = name in self._ttl or name in self._ttl_restored
+        if (ttl is not None) != stored_with_ttl and (table or name in self._ttl):
+            raise ValueError(f"State '{name}' was created {'without' if ttl is not None else 'with'} time-to-live; "
+                             "enabling or disabling TTL on existing state is not supported (as in Flink)")
+        if ttl is not None:
+            if kind not in TTL_STATES:
+                raise ValueError(f"Unknown state kind {kind!r} of descriptor {descriptor!r}")
+            self._ttl[name] = ttl
+            self._ttl_restored.discard(name)
+            args = (descriptor.get_reduce_function(),) if kind == "reducing" else \
+                (descriptor.get_agg_function(),) if kind == "aggregating" else ()
+            handle = TTL_STATES[kind](self, table, ttl, *args)
+            if ttl.incremental_per_record and handle._cleanup is not None:
+                self._per_record_cleanups.append(handle._cleanup.step)
+                self.set_current_key = self._set_current_key_with_cleanup  # type: ignore[method-assign]
+        elif kind == "value":
             handle = HashMapValueState(self, table)
         elif kind == "list":
             handle = HashMapListState(self, table)
@@ -299,6 +341,44 @@ class HashMapKeyedStateBackend:
                     group = groups[key] = assign_to_key_group(key, self.max_parallelism)
                 result.setdefault(group, {}).setdefault(name, {})[key] = value
         return result
+
+    def snapshot(self) -> KeyedStateSnapshot:
+        """A copy of every table by key group; TTL states configured with ``cleanup_full_snapshot`` leave their
+        expired values out."""
+        now = self.ttl_time_provider()
+        result = KeyedStateSnapshot(max_parallelism=self.max_parallelism, kinds=dict(self._kinds),
+                                    ttl_states=set(self._ttl) | self._ttl_restored)
+        groups: dict[Any, int] = {}
+        for name, table in self._tables.items():
+            ttl = self._ttl.get(name)
+            if ttl is not None and ttl.cleanup_in_snapshot:
+                table = without_expired(self._kinds[name], table, now, ttl.ttl_ms)
+            for key, value in copy.deepcopy(table).items():
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = assign_to_key_group(key, self.max_parallelism)
+                result.groups.setdefault(group, {}).setdefault(name, {})[key] = value
+        return result
+
+    def restore(self, snapshots: list[KeyedStateSnapshot]) -> None:
+        """Load the key groups of this subtask's range from ``snapshots`` (taken by any number of subtasks).
+        Call before the first access; tables already handed out are filled in place.
+
+        Raises:
+            ValueError: the snapshots disagree on the max parallelism, or it differs from this backend's.
+        """
+        if not snapshots:
+            return
+        merged = keyed_state_for(snapshots, self.key_group_range)
+        if merged.max_parallelism != self.max_parallelism:
+            raise ValueError(f"Cannot restore keyed state taken with max parallelism {merged.max_parallelism} "
+                             f"into an operator with max parallelism {self.max_parallelism}")
+        for name, kind in merged.kinds.items():
+            self.table(name, kind)
+        self._ttl_restored |= merged.ttl_states - set(self._ttl)
+        for states in merged.groups.values():
+            for name, table in states.items():
+                self._tables[name].update(table)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}: {len(table)} keys" for name, table in self._tables.items())

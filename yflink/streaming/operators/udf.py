@@ -20,8 +20,10 @@ from yflink.common.execution_config import job_parameters_from
 from yflink.datastream.functions import RuntimeContext
 from yflink.datastream.state import (
     AggregatingState,
+    BroadcastState,
     ListState,
     MapState,
+    ReadOnlyBroadcastState,
     ReducingState,
     ValueState,
 )
@@ -33,6 +35,14 @@ from yflink.state.backends.hashmap import (
     HashMapReducingState,
     HashMapValueState,
 )
+from yflink.state.backends.operator import HeapBroadcastState, OperatorListState, ReadOnlyBroadcastStateView
+from yflink.state.backends.ttl import (
+    TtlAggregatingState,
+    TtlListState,
+    TtlMapState,
+    TtlReducingState,
+    TtlValueState,
+)
 from yflink.streaming.operators.base import TaskInfo
 
 # The heap state handles implement the API's state interfaces without importing them.
@@ -41,6 +51,14 @@ ListState.register(HashMapListState)
 MapState.register(HashMapMapState)
 ReducingState.register(HashMapReducingState)
 AggregatingState.register(HashMapAggregatingState)
+ValueState.register(TtlValueState)
+ListState.register(TtlListState)
+MapState.register(TtlMapState)
+ReducingState.register(TtlReducingState)
+AggregatingState.register(TtlAggregatingState)
+ListState.register(OperatorListState)
+BroadcastState.register(HeapBroadcastState)
+ReadOnlyBroadcastState.register(ReadOnlyBroadcastStateView)
 
 #: Java's Long.MIN_VALUE / MAX_VALUE: "no watermark yet" and "end of event time".
 MIN_WATERMARK = -(1 << 63)
