@@ -20,7 +20,7 @@ Source of the semantics: Flink documentation, "Operators" and "Process Function"
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from yflink.datastream.state import (
@@ -40,18 +40,22 @@ from yflink.datastream.timerservice import TimerService
 
 __all__ = [
     "AggregateFunction",
+    "AllWindowFunction",
     "FilterFunction",
     "FlatMapFunction",
     "Function",
     "KeySelector",
     "KeyedProcessFunction",
     "MapFunction",
+    "ProcessAllWindowFunction",
     "ProcessFunction",
+    "ProcessWindowFunction",
     "ReduceFunction",
     "RuntimeContext",
     "SinkFunction",
     "SourceFunction",
     "TimerService",
+    "WindowFunction",
 ]
 
 
@@ -327,3 +331,76 @@ class SinkFunction(Function):
 
     def finish(self) -> None:
         """The input ended: make everything written visible (before ``close``)."""
+
+
+# --- window functions (PyFlink ``WindowFunction`` ... ``ProcessAllWindowFunction``) --------------------------
+class WindowFunction(Function):
+    """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` yields the outputs."""
+
+    @abstractmethod
+    def apply(self, key: Any, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        """Evaluate ``window`` of ``key`` whose elements are ``inputs``; yield zero or more outputs."""
+
+
+class AllWindowFunction(Function):
+    """Evaluates a window of a non-keyed stream (``window_all``): ``apply(window, inputs)`` yields the outputs."""
+
+    @abstractmethod
+    def apply(self, window: Any, inputs: Iterable[Any]) -> Iterable[Any]:
+        ...
+
+
+class _WindowContext(ABC):
+    """What a window function may ask while it evaluates (or clears) one window."""
+
+    @abstractmethod
+    def window(self) -> Any:
+        """The window being evaluated."""
+
+    @abstractmethod
+    def current_processing_time(self) -> int:
+        """The current processing time, ms."""
+
+    @abstractmethod
+    def current_watermark(self) -> int:
+        """The current event-time watermark, ms."""
+
+    @abstractmethod
+    def window_state(self) -> KeyedStateStore:
+        """State of the current key *and window* (clean it up in ``clear``)."""
+
+    @abstractmethod
+    def global_state(self) -> KeyedStateStore:
+        """State of the current key, shared by all its windows."""
+
+    @abstractmethod
+    def output(self, output_tag: Any, value: Any) -> None:
+        """Emit ``value`` to the side output ``output_tag`` (timestamp: the window's max timestamp)."""
+
+
+class ProcessWindowFunction(Function):
+    """Evaluates a window of a keyed stream with a context (window, time, per-window and per-key state)."""
+
+    class Context(_WindowContext):
+        """The context of ``process`` and ``clear``."""
+
+    @abstractmethod
+    def process(self, key: Any, context: ProcessWindowFunction.Context, elements: Iterable[Any]) -> Iterable[Any]:
+        """Evaluate the window ``context.window()`` of ``key``; yield zero or more outputs."""
+
+    def clear(self, context: ProcessWindowFunction.Context) -> None:  # noqa: B027 - optional hook
+        """The window expired (watermark past its end plus the allowed lateness): delete its window state."""
+
+
+class ProcessAllWindowFunction(Function):
+    """Evaluates a window of a non-keyed stream (``window_all``) with a context."""
+
+    class Context(_WindowContext):
+        """The context of ``process`` and ``clear``."""
+
+    @abstractmethod
+    def process(self, context: ProcessAllWindowFunction.Context, elements: Iterable[Any]) -> Iterable[Any]:
+        """Evaluate the window ``context.window()``; yield zero or more outputs."""
+
+    def clear(self, context: ProcessAllWindowFunction.Context) -> None:  # noqa: B027 - optional hook
+        """The window expired: delete its window state."""
