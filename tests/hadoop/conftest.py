@@ -68,18 +68,26 @@ class Stack:
                 service.stop()
             except devstack.CommandFailed as exc:
                 errors.append(str(exc))
-        for service in self.used:
-            if service.timings:
-                print(
-                    f"\n[dev stack] {service.name}: " + ", ".join(f"{k} {v:.1f}s" for k, v in service.timings.items())
-                )
         if errors:
             raise RuntimeError("stopping the dev stack failed:\n" + "\n".join(errors))
+
+
+_STACKS: list[Stack] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How long each service took to start, so CI logs show it."""
+    for s in _STACKS:
+        for service in s.used:
+            if service.timings:
+                times = ", ".join(f"{k} {v:.1f}s" for k, v in service.timings.items())
+                terminalreporter.write_line(f"[dev stack] {service.name}: {times}")
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     s = Stack()
+    _STACKS.append(s)
     try:
         yield s
     finally:
