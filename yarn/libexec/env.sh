@@ -7,7 +7,6 @@
 #   JAVA_HOME        a Java 17 JDK                                      default: found on this host
 
 YF_YARN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-YF_REPO_DIR="$(cd "$YF_YARN_DIR/.." && pwd)"
 export YFLINK_DEV_RUN="${YFLINK_DEV_RUN:-$YF_YARN_DIR/run}"
 export HADOOP_HOME="${HADOOP_HOME:-$YF_YARN_DIR/build/hadoop}"
 export HADOOP_CONF_DIR="${HADOOP_CONF_DIR:-$YFLINK_DEV_RUN/conf}"
