@@ -1,9 +1,11 @@
 """Test helpers that ship with yflink: run operators without a cluster.
 
 :class:`~yflink.testing.harness.OneInputOperatorTestHarness` drives one operator through ``setup``,
-``open``, ``process_batch``/``process_watermark``, ``end_input`` and ``close`` and collects its output.
+``open``, ``process_batch``/``process_watermark``, ``end_input`` and ``close`` and collects its output;
+:class:`~yflink.testing.harness.TwoInputOperatorTestHarness` does the same for two-input operators. Both take
+and restore snapshots of keyed and operator state and set processing time by hand.
 """
 
-from yflink.testing.harness import CollectingOutput, OneInputOperatorTestHarness
+from yflink.testing.harness import CollectingOutput, OneInputOperatorTestHarness, TwoInputOperatorTestHarness
 
-__all__ = ["CollectingOutput", "OneInputOperatorTestHarness"]
+__all__ = ["CollectingOutput", "OneInputOperatorTestHarness", "TwoInputOperatorTestHarness"]

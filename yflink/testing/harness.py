@@ -23,9 +23,12 @@ from typing import Any, Optional
 import cloudpickle  # type: ignore[import-untyped]
 
 from yflink.state.backends import create_keyed_state_backend
+from yflink.state.snapshot import OperatorSnapshot
 from yflink.streaming.operators.base import StreamOperator, TaskInfo
+from yflink.streaming.operators.state_handling import initialize_state, snapshot_state
+from yflink.streaming.operators.timers import clock_of
 
-__all__ = ["CollectingOutput", "OneInputOperatorTestHarness"]
+__all__ = ["CollectingOutput", "OneInputOperatorTestHarness", "TwoInputOperatorTestHarness"]
 
 
 class CollectingOutput:
@@ -113,6 +116,36 @@ class OneInputOperatorTestHarness:
             self._is_open = False
             self.operator.close()
 
+    # --- state and time -------------------------------------------------------------------------------
+    def initialize_state(self, snapshots: OperatorSnapshot | list[OperatorSnapshot] | None) -> None:
+        """Restore the operator from one snapshot, or from the snapshots of all subtasks of an earlier run (with
+        any parallelism: keyed state is taken by key group, operator state redistributed). Call before
+        :meth:`open` (Flink ``initializeState``)."""
+        if self._is_open:
+            raise RuntimeError("initialize_state must come before open()")
+        self.setup()
+        if isinstance(snapshots, OperatorSnapshot):
+            snapshots = [snapshots]
+        initialize_state(self.operator, snapshots)
+
+    def snapshot(self, checkpoint_id: int = 0, timestamp: int = 0) -> OperatorSnapshot:
+        """A snapshot of the operator's keyed and operator state (timers included), as a checkpoint takes it."""
+        self.open()
+        return snapshot_state(self.operator, checkpoint_id, timestamp)
+
+    def set_processing_time(self, now_ms: int) -> None:
+        """Move processing time to ``now_ms`` (the operator's clock and state TTL) and fire the processing-time
+        timers due by then. Before the first call the operator sees the wall clock."""
+        clock = clock_of(self.operator)
+        clock.set(now_ms)
+        if self.keyed_backend is not None:
+            self.keyed_backend.ttl_time_provider = clock.now
+        if self._is_open and callable(getattr(self.operator, "on_processing_time", None)):
+            self.operator.on_processing_time(now_ms)
+
+    def get_processing_time(self) -> int:
+        return clock_of(self.operator).now()
+
     def __enter__(self) -> OneInputOperatorTestHarness:
         return self.open()
 
@@ -170,3 +203,51 @@ class OneInputOperatorTestHarness:
 
     def clear_output(self) -> None:
         self.output.events.clear()
+
+
+class TwoInputOperatorTestHarness(OneInputOperatorTestHarness):
+    """Drives a two-input operator (``process_batch1``/``process_batch2``, one watermark per input) and
+    collects its output (Flink ``TwoInputStreamOperatorTestHarness``). Arguments as
+    :class:`OneInputOperatorTestHarness`; keyed operators get a state backend."""
+
+    def process_element1(self, value: Any, timestamp: Optional[int] = None) -> None:
+        self.process_batch1([value], None if timestamp is None else [timestamp])
+
+    def process_element2(self, value: Any, timestamp: Optional[int] = None) -> None:
+        self.process_batch2([value], None if timestamp is None else [timestamp])
+
+    def process_elements1(self, values: list[Any], timestamps: Optional[list[int]] = None) -> None:
+        self.process_batch1(list(values), None if timestamps is None else list(timestamps))
+
+    def process_elements2(self, values: list[Any], timestamps: Optional[list[int]] = None) -> None:
+        self.process_batch2(list(values), None if timestamps is None else list(timestamps))
+
+    def process_batch1(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        self.open()
+        self.operator.process_batch1(values, timestamps)
+
+    def process_batch2(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        self.open()
+        self.operator.process_batch2(values, timestamps)
+
+    def process_watermark1(self, watermark: int) -> None:
+        self.open()
+        self.operator.process_watermark1(watermark)
+
+    def process_watermark2(self, watermark: int) -> None:
+        self.open()
+        self.operator.process_watermark2(watermark)
+
+    def process_watermark_status1(self, idle: bool) -> None:
+        self.open()
+        self.operator.process_watermark_status1(idle)
+
+    def process_watermark_status2(self, idle: bool) -> None:
+        self.open()
+        self.operator.process_watermark_status2(idle)
+
+    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
+        raise TypeError("a two-input operator takes process_batch1/process_batch2 (or process_element1/2)")
+
+    def process_watermark(self, watermark: int) -> None:
+        raise TypeError("a two-input operator takes process_watermark1/process_watermark2")

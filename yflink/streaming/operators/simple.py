@@ -22,6 +22,7 @@ from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import SinkFunction
 from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.base import StreamOperator
+from yflink.streaming.operators.state_handling import ensure_initialized
 from yflink.streaming.operators.udf import (
     MAX_WATERMARK,
     MIN_WATERMARK,
@@ -58,6 +59,7 @@ class UdfOperator(StreamOperator):
     def open(self) -> None:
         if self.is_keyed and self.keyed_backend is None:
             self.keyed_backend = create_keyed_state_backend(self.task_info)
+        ensure_initialized(self)  # CheckpointedFunction.initialize_state runs before open, as in Flink
         self._key_fn: Any = as_callable(self.key_selector, "get_key") if self.key_selector is not None else None
         self.runtime_context = StreamingRuntimeContext(self.task_info, self.keyed_backend)
         open_function(self.function, self.runtime_context, self.name)
