@@ -47,6 +47,8 @@ from yflink.streaming.operators.base import ChainingStrategy, SinkOperator, Stre
 
 if TYPE_CHECKING:
     from yflink.datastream.stream_execution_environment import StreamExecutionEnvironment
+    from yflink.datastream.window import WindowAssigner
+    from yflink.datastream.windowed_stream import AllWindowedStream, WindowedStream
 
 __all__ = ["CloseableIterator", "DataStream", "DataStreamSink", "KeyedStream"]
 
@@ -222,6 +224,19 @@ class DataStream:
         return DataStream(self._env, SideOutputTransformation(self._transformation, output_tag.tag_id,
                                                               output_tag.type_info))
 
+    def window_all(self, window_assigner: WindowAssigner[Any, Any]) -> AllWindowedStream:
+        """Windows over the whole stream, evaluated on one subtask (Flink documentation, "Windows")."""
+        from yflink.datastream.windowed_stream import AllWindowedStream
+
+        return AllWindowedStream(self, window_assigner)
+
+    def count_window_all(self, size: int, slide: int = 0) -> AllWindowedStream:
+        """Tumbling (``slide`` 0) or sliding windows of ``size`` elements over the whole stream."""
+        from yflink.datastream.window import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+
+        assigner = CountTumblingWindowAssigner(size) if slide == 0 else CountSlidingWindowAssigner(size, slide)
+        return self.window_all(assigner)
+
     def union(self, *streams: DataStream) -> DataStream:
         """Merge this stream with ``streams`` (of the same type) into one."""
         return DataStream(self._env, UnionTransformation(
@@ -386,6 +401,20 @@ class KeyedStream(DataStream):
                 raise TypeError("KeyedProcessFunction is required for KeyedStream.")
         operator = process_ops.KeyedProcessOperator(func, self._key_selector_obj, "KeyedProcess")
         return self._one_input("KeyedProcess", operator, output_type, self._key_selector())
+
+    def window(self, window_assigner: WindowAssigner[Any, Any]) -> WindowedStream:
+        """Windows per key: elements grouped by key and by the windows ``window_assigner`` gives them
+        (Flink documentation, "Windows")."""
+        from yflink.datastream.windowed_stream import WindowedStream
+
+        return WindowedStream(self, window_assigner)
+
+    def count_window(self, size: int, slide: int = 0) -> WindowedStream:
+        """Tumbling (``slide`` 0) or sliding windows of ``size`` elements per key (PyFlink's count windows)."""
+        from yflink.datastream.window import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+
+        assigner = CountTumblingWindowAssigner(size) if slide == 0 else CountSlidingWindowAssigner(size, slide)
+        return self.window(assigner)
 
     def reduce(self, func: Union[Callable[[Any, Any], Any], ReduceFunction]) -> DataStream:
         """Per key, combine each element with the aggregate so far and emit the new aggregate."""
