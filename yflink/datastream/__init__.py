@@ -106,6 +106,20 @@ _LAZY = {
 }
 
 
+#: Windowing (PyFlink exports it from ``pyflink.datastream`` too), loaded on first use.
+_WINDOW_FUNCTIONS = ("AllWindowFunction", "ProcessAllWindowFunction", "ProcessWindowFunction", "WindowFunction")
+_WINDOWING = ("CountSlidingWindowAssigner", "CountTumblingWindowAssigner", "CountWindow", "EventTimeSessionWindows",
+              "GlobalWindow", "GlobalWindows", "MergingWindowAssigner", "ProcessingTimeSessionWindows",
+              "SessionWindowTimeGapExtractor", "SlidingEventTimeWindows", "SlidingProcessingTimeWindows",
+              "TimeWindow", "Trigger", "TriggerResult", "TumblingEventTimeWindows", "TumblingProcessingTimeWindows",
+              "Window", "WindowAssigner")
+_LAZY.update({name: "yflink.datastream.functions" for name in _WINDOW_FUNCTIONS})
+_LAZY.update({name: "yflink.datastream.window" for name in _WINDOWING})
+_LAZY.update({"AllWindowedStream": "yflink.datastream.windowed_stream",
+              "WindowedStream": "yflink.datastream.windowed_stream"})
+__all__ += [*_WINDOW_FUNCTIONS, *_WINDOWING, "AllWindowedStream", "WindowedStream"]
+
+
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
