@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +133,36 @@ def test_kazoo_connects_with_sasl_gssapi_and_is_refused_without(secure_zookeeper
     finally:
         anonymous.stop()
         anonymous.close()
+
+
+def _spnego_get(url: str) -> tuple[int, bytes]:
+    """GET ``url`` with a SPNEGO token for HTTP/localhost from the current ticket cache."""
+    import kerberos
+
+    _, ctx = kerberos.authGSSClientInit("HTTP@localhost")
+    kerberos.authGSSClientStep(ctx, "")
+    token = kerberos.authGSSClientResponse(ctx)
+    request = urllib.request.Request(url, headers={"Authorization": f"Negotiate {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://localhost:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo", b'"Safemode" : ""'),
+        ("http://localhost:8088/ws/v1/cluster/info", b'"state":"STARTED"'),
+    ],
+    ids=["namenode-jmx", "rm-rest"],
+)
+def test_web_endpoints_need_spnego(
+    secure_hadoop: dict[str, str], monkeypatch: pytest.MonkeyPatch, url: str, expected: bytes
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=30)
+    assert refused.value.code == 401
+    for key in ("KRB5_CONFIG", "KRB5CCNAME"):
+        monkeypatch.setenv(key, secure_hadoop[key])
+    devstack.kinit(secure_hadoop)
+    status, body = _spnego_get(url)
+    assert status == 200 and expected in body, body[:500]
