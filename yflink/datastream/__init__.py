@@ -119,6 +119,22 @@ _LAZY.update({"AllWindowedStream": "yflink.datastream.windowed_stream",
               "WindowedStream": "yflink.datastream.windowed_stream"})
 __all__ += [*_WINDOW_FUNCTIONS, *_WINDOWING, "AllWindowedStream", "WindowedStream"]
 
+#: Two inputs, broadcast state, joins, operator state and state TTL, loaded on first use.
+_TWO_INPUT_FUNCTIONS = ("BaseBroadcastProcessFunction", "BroadcastProcessFunction", "CoFlatMapFunction",
+                        "CoGroupFunction", "CoMapFunction", "CoProcessFunction", "FlatJoinFunction", "JoinFunction",
+                        "KeyedBroadcastProcessFunction", "KeyedCoProcessFunction", "ProcessJoinFunction")
+_TWO_INPUT_STREAMS = {"BroadcastConnectedStream": "connected_streams", "BroadcastStream": "connected_streams",
+                      "ConnectedStreams": "connected_streams", "CoGroupedStreams": "join", "IntervalJoin": "join",
+                      "IntervalJoined": "join", "JoinedStreams": "join",
+                      "CheckpointedFunction": "checkpointed_function",
+                      "FunctionInitializationContext": "checkpointed_function",
+                      "FunctionSnapshotContext": "checkpointed_function",
+                      "BroadcastState": "state", "OperatorStateStore": "state", "ReadOnlyBroadcastState": "state",
+                      "StateTtlConfig": "state"}
+_LAZY.update({name: "yflink.datastream.two_input_functions" for name in _TWO_INPUT_FUNCTIONS})
+_LAZY.update({name: f"yflink.datastream.{module}" for name, module in _TWO_INPUT_STREAMS.items()})
+__all__ += [*_TWO_INPUT_FUNCTIONS, *_TWO_INPUT_STREAMS]
+
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)

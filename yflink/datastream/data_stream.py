@@ -46,6 +46,9 @@ from yflink.streaming.operators import simple as simple_ops
 from yflink.streaming.operators.base import ChainingStrategy, SinkOperator, StreamOperator
 
 if TYPE_CHECKING:
+    from yflink.datastream.connected_streams import BroadcastConnectedStream, BroadcastStream, ConnectedStreams
+    from yflink.datastream.join import CoGroupedStreams, IntervalJoin, JoinedStreams
+    from yflink.datastream.state import MapStateDescriptor
     from yflink.datastream.stream_execution_environment import StreamExecutionEnvironment
     from yflink.datastream.window import WindowAssigner
     from yflink.datastream.windowed_stream import AllWindowedStream, WindowedStream
@@ -242,6 +245,38 @@ class DataStream:
         return DataStream(self._env, UnionTransformation(
             [self._transformation] + [s._transformation for s in streams]))
 
+    @overload
+    def connect(self, ds: DataStream) -> ConnectedStreams: ...
+
+    @overload
+    def connect(self, ds: BroadcastStream) -> BroadcastConnectedStream: ...
+
+    def connect(self, ds: Union[DataStream, BroadcastStream]) -> Union[ConnectedStreams, BroadcastConnectedStream]:
+        """Connect with another stream (possibly of another type) for one operator that sees both
+        (``map``/``flat_map``/``process`` with Co-functions), or with a BroadcastStream for the broadcast state
+        pattern (Flink documentation, "Operators" > Connect, "The Broadcast State Pattern")."""
+        from yflink.datastream.connected_streams import BroadcastConnectedStream, BroadcastStream, ConnectedStreams
+
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds, ds.broadcast_state_descriptors)
+        if not isinstance(ds, DataStream):
+            raise TypeError(f"connect() needs a DataStream or a BroadcastStream, got {type(ds).__name__}")
+        return ConnectedStreams(self, ds)
+
+    def join(self, other_stream: DataStream) -> JoinedStreams:
+        """Window join: ``join(other).where(k1).equal_to(k2).window(assigner).apply(join_function)``
+        (Flink documentation, "Joining" > Window Join)."""
+        from yflink.datastream.join import JoinedStreams
+
+        return JoinedStreams(self, other_stream)
+
+    def co_group(self, other_stream: DataStream) -> CoGroupedStreams:
+        """Window co-group: ``co_group(other).where(k1).equal_to(k2).window(assigner).apply(co_group_function)``
+        (Flink documentation, "Operators" > Window CoGroup)."""
+        from yflink.datastream.join import CoGroupedStreams
+
+        return CoGroupedStreams(self, other_stream)
+
     def _partition(self, partitioner: parts.StreamPartitioner) -> DataStream:
         return DataStream(self._env, PartitionTransformation(self._transformation, partitioner))
 
@@ -261,8 +296,21 @@ class DataStream:
         """Send elements to the subtask of the same index (equal parallelism required)."""
         return self._partition(parts.ForwardPartitioner())
 
-    def broadcast(self) -> DataStream:
-        """Send every element to every subtask of the next operator."""
+    @overload
+    def broadcast(self) -> DataStream: ...
+
+    @overload
+    def broadcast(self, broadcast_state_descriptor: MapStateDescriptor,
+                  *other_broadcast_state_descriptors: MapStateDescriptor) -> BroadcastStream: ...
+
+    def broadcast(self, broadcast_state_descriptor: Optional[MapStateDescriptor] = None,
+                  *other_broadcast_state_descriptors: MapStateDescriptor) -> Union[DataStream, BroadcastStream]:
+        """Send every element to every subtask of the next operator; with MapStateDescriptors, a BroadcastStream
+        whose elements the connected operator keeps in broadcast state under those names."""
+        if broadcast_state_descriptor is not None:
+            from yflink.datastream.connected_streams import BroadcastStream
+
+            return BroadcastStream(self, broadcast_state_descriptor, *other_broadcast_state_descriptors)
         return self._partition(parts.BroadcastPartitioner())
 
     def global_(self) -> DataStream:
@@ -416,6 +464,15 @@ class KeyedStream(DataStream):
         assigner = CountTumblingWindowAssigner(size) if slide == 0 else CountSlidingWindowAssigner(size, slide)
         return self.window(assigner)
 
+    def interval_join(self, other_stream: KeyedStream) -> IntervalJoin:
+        """Interval join with another KeyedStream: ``interval_join(other).between(lower, upper).process(f)``
+        (Flink documentation, "Joining" > Interval Join)."""
+        from yflink.datastream.join import IntervalJoin
+
+        if not isinstance(other_stream, KeyedStream):
+            raise TypeError("interval_join() needs a KeyedStream (call key_by on the other stream)")
+        return IntervalJoin(self, other_stream)
+
     def reduce(self, func: Union[Callable[[Any, Any], Any], ReduceFunction]) -> DataStream:
         """Per key, combine each element with the aggregate so far and emit the new aggregate."""
         _check_function(func, ReduceFunction, "ReduceFunction")
@@ -461,7 +518,7 @@ class KeyedStream(DataStream):
     def forward(self) -> DataStream:
         raise GraphError("Cannot override partitioning for KeyedStream.")
 
-    def broadcast(self) -> DataStream:
+    def broadcast(self, *broadcast_state_descriptors: Any) -> Any:  # type: ignore[override]
         raise GraphError("Cannot override partitioning for KeyedStream.")
 
     def global_(self) -> DataStream:

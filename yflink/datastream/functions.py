@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from yflink.datastream.state import (
     AggregatingState,
@@ -37,6 +37,21 @@ from yflink.datastream.state import (
 )
 from yflink.datastream.time_domain import TimeDomain
 from yflink.datastream.timerservice import TimerService
+
+if TYPE_CHECKING:
+    from yflink.datastream.two_input_functions import (
+        BaseBroadcastProcessFunction,
+        BroadcastProcessFunction,
+        CoFlatMapFunction,
+        CoGroupFunction,
+        CoMapFunction,
+        CoProcessFunction,
+        FlatJoinFunction,
+        JoinFunction,
+        KeyedBroadcastProcessFunction,
+        KeyedCoProcessFunction,
+        ProcessJoinFunction,
+    )
 
 __all__ = [
     "AggregateFunction",
@@ -56,7 +71,21 @@ __all__ = [
     "SourceFunction",
     "TimerService",
     "WindowFunction",
+    # two-input functions, defined in yflink.datastream.two_input_functions (loaded on first use)
+    "BaseBroadcastProcessFunction",
+    "BroadcastProcessFunction",
+    "CoFlatMapFunction",
+    "CoGroupFunction",
+    "CoMapFunction",
+    "CoProcessFunction",
+    "FlatJoinFunction",
+    "JoinFunction",
+    "KeyedBroadcastProcessFunction",
+    "KeyedCoProcessFunction",
+    "ProcessJoinFunction",
 ]
+
+_TWO_INPUT = frozenset(__all__[__all__.index("BaseBroadcastProcessFunction"):])
 
 
 class KeyedStateStore(ABC):
@@ -234,6 +263,10 @@ class ProcessFunction(Function):
         def timestamp(self) -> Optional[int]:
             """The element's timestamp (ms), or None when it has none."""
 
+        @abstractmethod
+        def output(self, output_tag: Any, value: Any) -> None:
+            """Emit ``value`` to the side output ``output_tag`` (or yield ``(output_tag, value)``, as PyFlink)."""
+
     @abstractmethod
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Any:
         """Process one element; yield the outputs."""
@@ -257,6 +290,10 @@ class KeyedProcessFunction(Function):
         @abstractmethod
         def timestamp(self) -> Optional[int]:
             """The element's timestamp, or the firing timer's time (ms); None when the element has none."""
+
+        @abstractmethod
+        def output(self, output_tag: Any, value: Any) -> None:
+            """Emit ``value`` to the side output ``output_tag`` (or yield ``(output_tag, value)``, as PyFlink)."""
 
     class OnTimerContext(Context):
         @abstractmethod
@@ -404,3 +441,14 @@ class ProcessAllWindowFunction(Function):
 
     def clear(self, context: ProcessAllWindowFunction.Context) -> None:  # noqa: B027 - optional hook
         """The window expired: delete its window state."""
+
+
+def __getattr__(name: str) -> Any:
+    """The two-input functions live in their own module; PyFlink imports them from here."""
+    if name in _TWO_INPUT:
+        from yflink.datastream import two_input_functions
+
+        value = getattr(two_input_functions, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'yflink.datastream.functions' has no attribute '{name}'")

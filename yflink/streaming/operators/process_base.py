@@ -245,6 +245,9 @@ class AbstractProcessOperator(UdfOperator):
         if self.batch_mode:
             return
         self._input_watermarks[input_index] = watermark
+        self._advance_combined()
+
+    def _advance_combined(self) -> None:
         active = [w for w, idle in zip(self._input_watermarks, self._input_idle, strict=True) if not idle]
         combined = min(active) if active else self._combined_watermark
         if combined > self._combined_watermark:
@@ -256,8 +259,8 @@ class AbstractProcessOperator(UdfOperator):
         was_idle = all(self._input_idle)
         self._input_idle[input_index] = idle
         now_idle = all(self._input_idle)
-        if not idle:
-            self._watermark(input_index, self._input_watermarks[input_index])
+        if not self.batch_mode:
+            self._advance_combined()  # an idle input no longer holds the others back
         if now_idle != was_idle:
             emit = getattr(self.output, "emit_watermark_status", None)
             if emit is not None:
