@@ -27,10 +27,7 @@ ensure_packages() {
   if command -v krb5kdc >/dev/null || [[ -x /usr/sbin/krb5kdc ]]; then
     if [[ -x /usr/sbin/kadmin.local ]] && command -v kinit >/dev/null; then return 0; fi
   fi
-  yf_log "installing MIT Kerberos (krb5-kdc krb5-admin-server krb5-user) with apt-get"
-  local sudo=""; [[ $EUID -ne 0 ]] && sudo=sudo
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq krb5-kdc krb5-admin-server krb5-user >&2
+  yf_apt_install krb5-kdc krb5-admin-server krb5-user
 }
 
 write_config() {

@@ -48,13 +48,19 @@ find_java() {
   for c in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64; do
     [[ -x "$c/bin/java" ]] && { JAVA_HOME="$c"; return; }
   done
-  command -v java >/dev/null || die "no Java: run yarn/setup.sh or set JAVA_HOME"
+  if ! command -v java >/dev/null; then
+    log "installing openjdk-17-jre-headless with apt-get (first use only)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >&2
+  fi
   JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
 }
 
 ensure_built() {
   compgen -G "$LIB/zookeeper-3*.jar" >/dev/null && return 0
-  command -v mvn >/dev/null || die "Maven is missing: run yarn/setup.sh"
+  if ! command -v mvn >/dev/null; then
+    log "installing maven with apt-get (first use only)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >&2
+  fi
   log "collecting ZooKeeper jars with Maven (first use only)"
   mvn -B -q -f "$ZK_DIR/pom.xml" package >&2 || die "mvn failed collecting ZooKeeper jars"
 }

@@ -32,17 +32,28 @@ YF_KDC_BIND="${YF_KDC_BIND:-127.0.0.1}"
 yf_die() { echo "error: $*" >&2; exit 1; }
 yf_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# Install Debian packages a script needs on first use (yarn/setup.sh installs them all up front).
+yf_apt_install() {
+  command -v apt-get >/dev/null || yf_die "missing $*: install it (Debian: apt-get install $*)"
+  local sudo=""; [[ $EUID -ne 0 ]] && sudo=sudo
+  yf_log "installing $* with apt-get (first use only)"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
 # --- Java -------------------------------------------------------------------
 yf_find_java() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then return 0; fi
   local cand
   for cand in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk; do
-    if [[ -x "$cand/bin/java" ]]; then export JAVA_HOME="$cand"; return 0; fi
+    if [[ -x "$cand/bin/javac" ]]; then export JAVA_HOME="$cand"; return 0; fi
   done
-  if command -v java >/dev/null; then
-    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"; export JAVA_HOME; return 0
+  if command -v javac >/dev/null; then
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"; export JAVA_HOME; return 0
   fi
-  yf_die "no Java found: install openjdk-17-jdk-headless (yarn/setup.sh does) or set JAVA_HOME"
+  [[ -z "${YF_JAVA_INSTALLED:-}" ]] || yf_die "no Java 17 JDK found: set JAVA_HOME"
+  yf_apt_install openjdk-17-jdk-headless
+  YF_JAVA_INSTALLED=1 yf_find_java
 }
 
 # Hadoop on Java 17 reflects into JDK internals (Kerberos config, direct buffers, ...).
@@ -116,7 +127,7 @@ PY
 # Collect the Hadoop jars from Maven Central on first use.
 yf_ensure_hadoop() {
   yf_hadoop_built && return 0
-  command -v mvn >/dev/null || yf_die "Maven is missing: run yarn/setup.sh (installs maven)"
+  command -v mvn >/dev/null || yf_apt_install maven
   yf_log "collecting Hadoop jars with Maven into $HADOOP_HOME (first use only)"
   mvn -B -q -f "$YF_YARN_DIR/pom.xml" package >&2 || yf_die "mvn failed collecting Hadoop jars"
   yf_find_java; yf_build_secureio_shim
