@@ -92,7 +92,10 @@ def emit_results(output: Any, out: list[Any], out_ts: Optional[list[int]]) -> No
     """Emit ``out`` on the main output, except ``(OutputTag, value)`` pairs, which go to their side output."""
     if not out:
         return
-    if not any(_is_side(item) for item in out):
+    for item in out:  # the common case, no side output: one cheap pass
+        if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
+            break
+    else:
         output.emit(out, out_ts)
         return
     main: list[Any] = []
