@@ -441,7 +441,7 @@ def test_timestamp_assigner_and_watermarks() -> None:
     harness.process_watermark(50)  # upstream watermarks are dropped
     harness.end_input()
     assert harness.get_output_with_timestamps() == [(("a", 100), 100), (("b", 90), 90)]
-    assert harness.get_watermarks() == []  # periodic watermarks disabled
+    assert harness.get_watermarks() == [94]  # periodic watermarks disabled; Flink's finish() emits the last one
     periodic = Harness(TimestampsAndWatermarksOperator(strategy, auto_watermark_interval_ms=1))
     periodic.process_elements([("a", 100)])
     periodic.end_input()
@@ -454,7 +454,7 @@ def test_watermarking_source() -> None:
     harness = Harness(WatermarkingSourceOperator(CollectionSource([5, 7, 6]), strategy, 1))
     harness.run_source()
     assert harness.get_output_with_timestamps() == [(5, 5), (7, 7), (6, 6)]
-    assert harness.get_watermarks()[-1] == 6
+    assert harness.get_watermarks()[-2:] == [6, MAX_WATERMARK]  # the end of a bounded source: MAX_WATERMARK
 
 
 def test_reduce_in_batch_mode_emits_final_aggregates_at_end_of_input() -> None:

@@ -65,18 +65,29 @@ class WatermarkStrategy:
 
     def with_timestamp_assigner(self, timestamp_assigner: Union[TimestampAssigner, Callable[[Any, int], int]]) \
             -> WatermarkStrategy:
-        """Use ``timestamp_assigner`` (a TimestampAssigner, or a ``(value, record_timestamp) -> ms`` callable)."""
+        """Use ``timestamp_assigner`` (a TimestampAssigner, or a ``(value, record_timestamp) -> ms`` callable);
+        returns a new strategy."""
         if not isinstance(timestamp_assigner, TimestampAssigner):
             if not callable(timestamp_assigner):
                 raise TypeError("timestamp_assigner must be a TimestampAssigner or a callable (value, ts) -> ts")
             timestamp_assigner = _CallableTimestampAssigner(timestamp_assigner)
-        self._timestamp_assigner = timestamp_assigner
-        return self
+        strategy = self._copy()
+        strategy._timestamp_assigner = timestamp_assigner
+        return strategy
 
     def with_idleness(self, idle_timeout: Duration) -> WatermarkStrategy:
-        """Mark an input idle after ``idle_timeout`` without records."""
-        self.idle_timeout_ms = idle_timeout.to_milliseconds()
-        return self
+        """Mark an input idle after ``idle_timeout`` without records (a new strategy, as in PyFlink)."""
+        strategy = self._copy()
+        strategy.idle_timeout_ms = idle_timeout.to_milliseconds()
+        return strategy
+
+    def _copy(self) -> WatermarkStrategy:
+        """The ``with_*`` methods return a new strategy and leave this one as it is (PyFlink wraps Java's
+        immutable strategies), so one base strategy can be refined in several ways."""
+        strategy = WatermarkStrategy(self.max_out_of_orderness_ms)
+        strategy.idle_timeout_ms = self.idle_timeout_ms
+        strategy._timestamp_assigner = self._timestamp_assigner
+        return strategy
 
     @staticmethod
     def for_monotonous_timestamps() -> WatermarkStrategy:

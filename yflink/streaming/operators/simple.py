@@ -6,7 +6,8 @@ records keep their input's timestamp, as Flink's operators do. Emitting happens 
 guards the user function, so an error further down the chain is not blamed on this operator.
 
 Source of the semantics: Flink ``StreamMap``, ``StreamFlatMap``, ``StreamFilter``, ``StreamSink``,
-``PrintSinkFunction``/``PrintSinkOutputWriter`` and ``TimestampsAndWatermarksOperator``.
+``PrintSinkFunction``/``PrintSinkOutputWriter``. ``TimestampsAndWatermarksOperator`` lives in
+:mod:`yflink.streaming.operators.watermarks` (re-exported here).
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from itertools import compress
 from typing import Any, Optional
 
 from yflink.common.typeinfo import TypeInformation, python_string
-from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import SinkFunction
 from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.base import StreamOperator
 from yflink.streaming.operators.state_handling import ensure_initialized
 from yflink.streaming.operators.udf import (
-    MAX_WATERMARK,
     MIN_WATERMARK,
     StreamingRuntimeContext,
     as_callable,
@@ -32,6 +31,7 @@ from yflink.streaming.operators.udf import (
     open_function,
     user_error,
 )
+from yflink.streaming.operators.watermarks import TimestampsAndWatermarksOperator  # noqa: F401 - re-exported
 
 
 class UdfOperator(StreamOperator):
@@ -306,72 +306,3 @@ class PrintSinkOperator(StreamOperator):
 
     def process_watermark(self, watermark: int) -> None:
         pass
-
-
-class TimestampsAndWatermarksOperator(StreamOperator):
-    """``assign_timestamps_and_watermarks``: sets record timestamps and emits periodic watermarks.
-
-    With a TimestampAssigner every record gets ``extract_timestamp(value, record_timestamp)`` (the record's
-    timestamp, or Java's Long.MIN_VALUE when it has none); without one records keep their timestamps. The
-    watermark is ``highest timestamp - out-of-orderness - 1`` ms, emitted when it advanced and at least
-    ``auto_watermark_interval_ms`` after the last one (checked as batches arrive), and at end of input.
-    Watermarks from upstream are dropped except the final ``MAX_WATERMARK``, as in Flink.
-
-    Args:
-        watermark_strategy: the strategy (out-of-orderness bound, assigner).
-        auto_watermark_interval_ms: ``pipeline.auto-watermark-interval``; 0 disables periodic watermarks.
-    """
-
-    def __init__(self, watermark_strategy: WatermarkStrategy, auto_watermark_interval_ms: int = 200,
-                 name: str = "Timestamps/Watermarks") -> None:
-        super().__init__(name)
-        self.watermark_strategy = watermark_strategy
-        self.auto_watermark_interval_ms = auto_watermark_interval_ms
-
-    def open(self) -> None:
-        assigner = self.watermark_strategy.get_timestamp_assigner()
-        self._extract = assigner.extract_timestamp if assigner is not None else None
-        self._max_timestamp = MIN_WATERMARK
-        self._last_watermark = MIN_WATERMARK
-        self._last_emit = time.monotonic()
-        if assigner is not None:
-            open_function(assigner, StreamingRuntimeContext(self.task_info, None), self.name)
-
-    def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
-        extract = self._extract
-        if extract is not None:
-            try:
-                if timestamps is None:
-                    timestamps = [extract(v, MIN_WATERMARK) for v in values]
-                else:
-                    timestamps = [extract(v, ts) for v, ts in zip(values, timestamps, strict=True)]
-            except Exception as exc:
-                raise user_error(self.name, extract, exc) from exc
-        if timestamps:
-            highest = max(timestamps)
-            if highest > self._max_timestamp:
-                self._max_timestamp = highest
-        self.output.emit(values, timestamps)
-        if self.auto_watermark_interval_ms > 0:
-            now = time.monotonic()
-            if (now - self._last_emit) * 1000 >= self.auto_watermark_interval_ms:
-                self._last_emit = now
-                self._emit_periodic_watermark()
-
-    def _emit_periodic_watermark(self) -> None:
-        bound = self.watermark_strategy.max_out_of_orderness_ms
-        if bound is None or self._max_timestamp == MIN_WATERMARK:
-            return
-        watermark = self._max_timestamp - bound - 1
-        if watermark > self._last_watermark:
-            self._last_watermark = watermark
-            self.output.emit_watermark(watermark)
-
-    def process_watermark(self, watermark: int) -> None:
-        if watermark == MAX_WATERMARK and self._last_watermark != MAX_WATERMARK:
-            self._last_watermark = MAX_WATERMARK
-            self.output.emit_watermark(MAX_WATERMARK)
-
-    def end_input(self) -> None:
-        if self.auto_watermark_interval_ms > 0:
-            self._emit_periodic_watermark()

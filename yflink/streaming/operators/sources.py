@@ -21,14 +21,16 @@ from typing import Any, Optional
 from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import SourceFunction
 from yflink.streaming.operators.base import Source, SourceOperator
-from yflink.streaming.operators.simple import TimestampsAndWatermarksOperator
+from yflink.streaming.operators.timers import clock_of
 from yflink.streaming.operators.udf import (
+    MAX_WATERMARK,
     StreamingRuntimeContext,
     UserFunctionError,
     close_function,
     describe_function,
     open_function,
 )
+from yflink.streaming.operators.watermarks import TimestampsAndWatermarksOperator
 
 #: Records per chunk handed from the source thread to the task.
 CHUNK_RECORDS = 512
@@ -184,7 +186,13 @@ class WatermarkingSourceOperator(SourceOperator):
     """A source that applies a WatermarkStrategy to what it reads (``env.from_source`` with watermarks).
 
     Flink runs the strategy inside the source operator; so does this one: records pass through a
-    :class:`~yflink.streaming.operators.simple.TimestampsAndWatermarksOperator` before leaving the source.
+    :class:`~yflink.streaming.operators.watermarks.TimestampsAndWatermarksOperator` before leaving the source.
+    Periodic watermarks and idleness are checked at every poll (the task polls a source continuously, also when
+    it has nothing to read) and in ``on_processing_time``; at the end of a bounded input the source emits a last
+    periodic watermark and then ``MAX_WATERMARK``, so every event-time window downstream fires.
+
+    Watermarks are generated per source reader: yflink's readers read their splits one after another, where
+    Flink's per-split generation gives the same watermarks (the combined watermark never goes back).
 
     Args:
         source: the Source.
@@ -201,6 +209,7 @@ class WatermarkingSourceOperator(SourceOperator):
     def open(self) -> None:
         super().open()
         self.watermarks.setup(self.task_info, self.output, None)
+        self._clock = self.watermarks.processing_time = clock_of(self)  # one clock: the runtime's or a test's
         self.watermarks.open()
 
     def emit_next(self, max_records: int) -> Optional[int]:
@@ -208,8 +217,15 @@ class WatermarkingSourceOperator(SourceOperator):
         polled = self.reader.poll_batch(max_records)
         if polled is None:
             self.watermarks.end_input()
+            self.watermarks.process_watermark(MAX_WATERMARK)
             return None
         values, timestamps = polled
         if values:
             self.watermarks.process_batch(values, timestamps)
+        else:
+            self.watermarks.on_processing_time(self._clock.now())
         return len(values)
+
+    def on_processing_time(self, now_ms: int) -> None:
+        """Periodic watermark / idleness check at processing time ``now_ms``."""
+        self.watermarks.on_processing_time(now_ms)
