@@ -33,6 +33,7 @@ from yflink.runtime.states import ExecutionState
 from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
+from yflink.streaming.processing_time import ProcessingTimeTicker
 from yflink.streaming.watermark_valve import WatermarkValve
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Task:
         self.partitions: list[ResultPartition] = []
         self.gate = InputGate()
         self._asyncio_task: Optional[asyncio.Task[None]] = None
+        self._ticker = ProcessingTimeTicker(())
         config = Configuration()
         for k, v in tdd.config.items():
             config.set_string(k, v)
@@ -111,6 +113,7 @@ class Task:
             self._transition(ExecutionState.INITIALIZING)
             chain = self._build()
             chain.open()
+            self._ticker = ProcessingTimeTicker(chain.operators)  # operators' on_processing_time callbacks
             await self.gate.connect()
             self._transition(ExecutionState.RUNNING)
             if self.buffer_timeout_s is not None:
@@ -205,7 +208,10 @@ class Task:
         metrics = self.metrics
         clock = time.perf_counter
         writers = self.writers
+        ticker = self._ticker if self._ticker else None
         while True:
+            if ticker is not None:
+                ticker.tick()
             start = clock()
             n = head.emit_next(batch_size)
             metrics.busy_ms += (clock() - start) * 1000.0
@@ -249,11 +255,12 @@ class Task:
                            1: getattr(head, "process_watermark_status1", head.process_watermark_status),
                            2: getattr(head, "process_watermark_status2", head.process_watermark_status)}
         yield_every = 0
+        ticker = self._ticker if self._ticker else None
         while remaining:
             got = gate.poll_now()
             if got is None:
                 start = clock()
-                got = await gate.next()
+                got = await gate.next() if ticker is None else await self._next_with_ticks(ticker)
                 metrics.idle_ms += (clock() - start) * 1000.0
                 yield_every = 0
             index, item = got
@@ -275,6 +282,8 @@ class Task:
                     yield_every += 1
                     if yield_every >= 8:
                         yield_every = 0
+                        if ticker is not None:
+                            ticker.tick()
                         await asyncio.sleep(0)
             elif kind == EVENT:
                 event = item[1]
@@ -299,6 +308,15 @@ class Task:
                 if isinstance(error, UpstreamError):
                     raise UpstreamFailure(error.message, error.consequential)
                 raise UpstreamFailure(str(error))
+
+    async def _next_with_ticks(self, ticker: ProcessingTimeTicker) -> tuple[int, Any]:
+        """The gate's next item; the operators' processing-time callbacks run while the task waits for it."""
+        while True:
+            ticker.tick()
+            try:
+                return await asyncio.wait_for(self.gate.next(), max(ticker.wait_s, 0.001))
+            except TimeoutError:
+                continue
 
     async def _flush_periodically(self) -> None:
         assert self.buffer_timeout_s is not None
