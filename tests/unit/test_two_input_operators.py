@@ -283,3 +283,15 @@ def test_broadcast_input_first_in_batch_mode() -> None:
     harness.process_element2(1)
     harness.end_input()
     assert harness.get_output() == [("limit", 1), ("u1", 2), ("u1", "timer", 1)]
+
+
+def test_no_timers_on_the_broadcast_side() -> None:
+    """The Broadcast State Pattern: the broadcast side of a KeyedBroadcastProcessFunction has no current key, hence
+    no timer service (Flink's Context offers none)."""
+    class Timers(PerUserLimit):
+        def process_broadcast_element(self, value: Any, ctx: KeyedBroadcastProcessFunction.Context) -> Any:
+            ctx.timer_service()  # type: ignore[attr-defined]
+            yield from ()
+
+    with pytest.raises(UserFunctionError, match="no current key"):
+        Harness(KeyedBroadcastProcessOperator(Timers(), [RULES], lambda v: v)).process_element2(1)

@@ -75,6 +75,10 @@ class _KeyedReadOnly(_BroadcastAccess, KeyedBroadcastProcessFunction.OnTimerCont
 class _KeyedBroadcastSide(_BroadcastAccess, KeyedBroadcastProcessFunction.Context):
     __slots__ = ()
 
+    def timer_service(self) -> Any:
+        raise RuntimeError("The broadcast side has no current key, so no timers (as in Flink); register timers in "
+                           "process_element, or visit every key with ctx.apply_to_keyed_state")
+
 
 class BroadcastProcessOperator(TwoInputProcessOperator):
     """``ds.connect(broadcast_stream).process(BroadcastProcessFunction)`` (input 2 is the broadcast stream).
