@@ -41,10 +41,13 @@ from yflink.datastream.window.assigners import (
     CountSlidingWindowAssigner,
     CountTumblingWindowAssigner,
     MergingWindowAssigner,
+    SlidingEventTimeWindows,
+    TumblingEventTimeWindows,
     WindowAssigner,
 )
 from yflink.datastream.window.evictors import Evictor, TimestampedValue
-from yflink.datastream.window.triggers import CountTrigger, Trigger
+from yflink.datastream.window.triggers import CountTrigger, EventTimeTrigger, Trigger, TriggerResult
+from yflink.datastream.window.windows import TimeWindow
 from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.base import StreamOperator
 from yflink.streaming.operators.merging_window_set import add_window, retire_window
@@ -57,7 +60,7 @@ from yflink.streaming.operators.udf import (
     UserFunctionError,
     as_callable,
 )
-from yflink.streaming.operators.window_functions import MISSING, WindowFunctionRunner
+from yflink.streaming.operators.window_functions import AGGREGATE, MISSING, REDUCE, WindowFunctionRunner
 from yflink.streaming.operators.window_state import WindowStateRegistry, WindowStateStore
 
 #: State table names (PyFlink's window state is named ``window-contents``).
@@ -66,6 +69,7 @@ MERGING_WINDOW_SET = "merging-window-set"
 
 _EVENT = TimeDomain.EVENT_TIME
 _PROCESSING = TimeDomain.PROCESSING_TIME
+_FIRE, _PURGE, _FIRE_AND_PURGE = TriggerResult.FIRE, TriggerResult.PURGE, TriggerResult.FIRE_AND_PURGE
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -220,12 +224,24 @@ class WindowOperator(StreamOperator):
         self._retire_fired = (self.evictor is None and type(trigger) is CountTrigger
                               and isinstance(self.assigner, (CountTumblingWindowAssigner, CountSlidingWindowAssigner))
                               and trigger._window_size == self.assigner.window_size)
+        # The common case runs on a specialised path with the same results: aligned event-time windows with
+        # the default trigger, no merging, no evictor (see _process_aligned / _on_aligned_timer).
+        assigner = self.assigner
+        self._aligned = (type(trigger) is EventTimeTrigger and not self._merging and self.evictor is None
+                         and type(assigner) in (TumblingEventTimeWindows, SlidingEventTimeWindows))
+        if self._aligned:
+            self._size: int = assigner.size  # type: ignore[attr-defined]
+            self._slide: int = getattr(assigner, "slide", self._size)
+            self._offset: int = assigner.offset  # type: ignore[attr-defined]
+        self._window_cache: dict[int, TimeWindow] = {}
         self._out: list[Any] = []
         self._out_ts: list[int] = []
         self._late: list[Any] = []
         self._late_ts: list[Any] = []
         self._side: dict[Any, tuple[Any, list[Any], list[int]]] = {}
         self.runner.open(self.runtime_context, self.name)
+        self._reduce_only = self.runner.kind == REDUCE and self.runner.window_function is None
+        self._clears = isinstance(self.runner.window_function, (ProcessWindowFunction, ProcessAllWindowFunction))
 
     def close(self) -> None:
         self.runner.close(self.name)
@@ -252,6 +268,9 @@ class WindowOperator(StreamOperator):
         key_fn = self._key_fn
         try:
             keys = [key_fn(v) for v in values]
+            if self._aligned and timestamps is not None:
+                self._process_aligned(values, timestamps, keys)
+                return
             element = self._process_element
             if timestamps is None:
                 for v, k in zip(values, keys):
@@ -286,11 +305,11 @@ class WindowOperator(StreamOperator):
                 self._add(key, state_window, value, ts)
                 ctx.current_window = actual
                 result = trigger.on_element(value, timestamp, actual, ctx)
-                if result.value[0]:
+                if result is _FIRE or result is _FIRE_AND_PURGE:
                     contents = self._get(key, state_window)
                     if contents is not MISSING:
                         self._emit_window(key, actual, state_window, contents)
-                if result.value[1]:
+                if result is _PURGE or result is _FIRE_AND_PURGE:
                     self._clear(key, state_window)
                 self._register_cleanup_timer(actual)
             if mapping:
@@ -305,7 +324,7 @@ class WindowOperator(StreamOperator):
                 self._add(key, window, value, ts)
                 ctx.current_window = window
                 result = trigger.on_element(value, timestamp, window, ctx)
-                if result.value[0]:
+                if result is _FIRE or result is _FIRE_AND_PURGE:
                     contents = self._get(key, window)
                     if contents is not MISSING:
                         self._emit_window(key, window, window, contents)
@@ -313,7 +332,7 @@ class WindowOperator(StreamOperator):
                         self._clear(key, window)
                         self._window_states.clear_window(key, window)
                         continue
-                if result.value[1]:
+                if result is _PURGE or result is _FIRE_AND_PURGE:
                     self._clear(key, window)
                 self._register_cleanup_timer(window)
         if skipped and self._event_time and timestamp + self._lateness <= self._timers.watermark:
@@ -322,6 +341,90 @@ class WindowOperator(StreamOperator):
                 self._late_ts.append(ts)
             else:
                 self.num_late_records_dropped += 1
+
+    def _process_aligned(self, values: list[Any], timestamps: list[int], keys: list[Any]) -> None:
+        """``_process_element`` for tumbling/sliding event-time windows with EventTimeTrigger: the same steps
+        with the assigner, trigger and contents inlined. A window's timers are registered when its contents are
+        created (EventTimeTrigger's at max_timestamp unless the watermark passed it, and the cleanup timer):
+        while the contents exist those timers are pending or have fired, so later elements need none."""
+        size, slide, offset, lateness = self._size, self._slide, self._offset, self._lateness
+        watermark = self._timers.watermark
+        contents, cache = self._contents, self._window_cache
+        register = self._timers.register
+        set_key = self.keyed_backend.set_current_key
+        runner = self.runner
+        kind = runner.kind
+        reduce = runner.reduce
+        agg = runner.incremental if kind == AGGREGATE else None
+        for value, ts, key in zip(values, timestamps, keys):
+            set_key(key)
+            per_key = contents.get(key)
+            if per_key is None:
+                per_key = contents[key] = {}
+            assigned = False
+            last_start = ts - (ts - offset + slide) % slide
+            for start in range(last_start, ts - size, -slide):
+                max_timestamp = start + size - 1
+                cleanup = max_timestamp + lateness
+                if cleanup <= watermark:
+                    continue  # a late window
+                assigned = True
+                window = cache.get(start)
+                if window is None:
+                    window = cache[start] = TimeWindow(start, start + size)
+                acc = per_key.get(window, MISSING)
+                if acc is MISSING:
+                    if kind == REDUCE:
+                        acc = value
+                    elif agg is not None:
+                        acc = agg.add(value, agg.create_accumulator())
+                    else:
+                        acc = [value]
+                    if max_timestamp > watermark:
+                        register(_EVENT, window, max_timestamp)
+                    if cleanup != max_timestamp and cleanup < MAX_WATERMARK:
+                        register(_EVENT, window, cleanup)
+                elif kind == REDUCE:
+                    acc = reduce(acc, value)
+                elif agg is not None:
+                    acc = agg.add(value, acc)
+                else:
+                    acc.append(value)
+                per_key[window] = acc
+                if max_timestamp <= watermark:  # late, within the allowed lateness: fire at once
+                    self._emit_window(key, window, window, acc)
+            if not assigned:
+                if not per_key:
+                    del contents[key]
+                if ts + lateness <= watermark:
+                    if self.late_data_output_tag is not None:
+                        self._late.append(value)
+                        self._late_ts.append(ts)
+                    else:
+                        self.num_late_records_dropped += 1
+
+    def _on_aligned_timer(self, timestamp: int, key: Any, window: Any) -> None:
+        """``_on_timer`` for the aligned path: EventTimeTrigger fires at max_timestamp; cleanup drops the
+        contents (the trigger's own timer is then gone already)."""
+        self.keyed_backend.set_current_key(key)
+        per_key = self._contents.get(key)
+        max_timestamp = window.end - 1
+        if timestamp == max_timestamp and per_key is not None:
+            contents = per_key.get(window, MISSING)
+            if contents is not MISSING:
+                if self._reduce_only:
+                    self._out.append(contents)
+                    self._out_ts.append(max_timestamp)
+                else:
+                    self._emit_window(key, window, window, contents)
+        if timestamp == min(max_timestamp + self._lateness, MAX_WATERMARK):
+            if per_key is not None:
+                per_key.pop(window, None)
+                if not per_key:
+                    del self._contents[key]
+            if self._clears:
+                self._process_ctx.current_window = window
+                self.runner.clear(self._process_ctx)
 
     def _merge_function(self, key: Any) -> Callable[[Any, list[Any], Any, list[Any]], None]:
         def merge(merge_result: Any, merged_windows: list[Any], state_window: Any,
@@ -453,11 +556,11 @@ class WindowOperator(StreamOperator):
             result = self.trigger.on_event_time(timestamp, window, ctx)
         else:
             result = self.trigger.on_processing_time(timestamp, window, ctx)
-        if result.value[0]:
+        if result is _FIRE or result is _FIRE_AND_PURGE:
             contents = self._get(key, state_window)
             if contents is not MISSING:
                 self._emit_window(key, window, state_window, contents)
-        if result.value[1]:
+        if result is _PURGE or result is _FIRE_AND_PURGE:
             self._clear(key, state_window)
         if (domain is _EVENT) == self._event_time and timestamp == self._cleanup_time(window):
             self._clear_all_state(key, window, state_window, mapping)
@@ -474,7 +577,15 @@ class WindowOperator(StreamOperator):
             retire_window(mapping, window)
 
     def _fire(self, domain: TimeDomain, time_ms: int) -> None:
-        pop_due, on_timer = self._timers.pop_due, self._on_timer
+        pop_due = self._timers.pop_due
+        if self._aligned and domain is _EVENT:
+            on_aligned_timer = self._on_aligned_timer
+            while True:
+                due = pop_due(domain, time_ms)
+                if due is None:
+                    return
+                on_aligned_timer(*due)
+        on_timer = self._on_timer
         while True:
             due = pop_due(domain, time_ms)
             if due is None:
