@@ -34,9 +34,11 @@ from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
 from yflink.streaming.processing_time import ProcessingTimeTicker
-from yflink.streaming.watermark_valve import WatermarkValve
+from yflink.streaming.watermark_valve import MAX_WATERMARK, WatermarkValve
 
 log = logging.getLogger(__name__)
+
+PROCESSING_TIME_TICK_S = 0.05  # longest wait between processing-time callbacks (timers, periodic watermarks)
 
 StateReporter = Callable[[str, ExecutionState, Optional[str]], None]
 #: (deployment, operator id, subtask index, records, end of input)
@@ -75,6 +77,7 @@ class Task:
         self.partitions: list[ResultPartition] = []
         self.gate = InputGate()
         self._asyncio_task: Optional[asyncio.Task[None]] = None
+        self._timer_error: Optional[BaseException] = None
         self._ticker = ProcessingTimeTicker(())
         config = Configuration()
         for k, v in tdd.config.items():
@@ -109,6 +112,7 @@ class Task:
     async def run(self) -> None:
         chain: Optional[OperatorChain] = None
         flusher: Optional[asyncio.Task[None]] = None
+        ticker: Optional[asyncio.Task[None]] = None
         try:
             self._transition(ExecutionState.INITIALIZING)
             chain = self._build()
@@ -118,10 +122,16 @@ class Task:
             self._transition(ExecutionState.RUNNING)
             if self.buffer_timeout_s is not None:
                 flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+            ticker = self._start_processing_time_service(chain)
             if isinstance(chain.head, SourceOperator):
                 await self._run_source(chain.head)
+                # A bounded source ends with the final watermark, so every event-time timer and window fires
+                # (Flink: SourceOperator emits Watermark.MAX_WATERMARK at the end of input).
+                chain.head.output.emit_watermark(MAX_WATERMARK)
             else:
                 await self._run_input(chain.head)
+            if ticker is not None:
+                ticker.cancel()
             chain.end_input()
             for writer in self.writers:
                 writer.finish()
@@ -131,8 +141,14 @@ class Task:
                 raise errors[0]
             self._transition(ExecutionState.FINISHED)
         except asyncio.CancelledError:
-            self._abort(chain, "canceled")
-            self._transition(ExecutionState.CANCELED)
+            if self._timer_error is not None:  # a processing-time callback failed: that is a task failure
+                failure = _describe(self._timer_error, self.tdd.task_name, self.tdd.subtask_index,
+                                    self.tdd.parallelism)
+                self._abort(chain, failure)
+                self._transition(ExecutionState.FAILED, failure)
+            else:
+                self._abort(chain, "canceled")
+                self._transition(ExecutionState.CANCELED)
         except UpstreamFailure as exc:
             if not exc.consequential:
                 failure = _describe(exc, self.tdd.task_name, self.tdd.subtask_index, self.tdd.parallelism)
@@ -149,6 +165,8 @@ class Task:
         finally:
             if flusher is not None:
                 flusher.cancel()
+            if ticker is not None:
+                ticker.cancel()
             self.gate.close()
 
     def _abort(self, chain: Optional[OperatorChain], reason: str) -> None:
@@ -317,6 +335,38 @@ class Task:
                 return await asyncio.wait_for(self.gate.next(), max(ticker.wait_s, 0.001))
             except TimeoutError:
                 continue
+
+    def _start_processing_time_service(self, chain: OperatorChain) -> Optional[asyncio.Task[None]]:
+        """Call ``on_processing_time(now_ms)`` of the operators that have it, also while input is idle.
+
+        Flink's ProcessingTimeService: processing-time timers, periodic watermarks and idleness checks fire on
+        the wall clock. Here a coroutine of the task's own loop ticks every PROCESSING_TIME_TICK_S (sooner when
+        an operator's ``next_processing_time()`` is due earlier), only between batches, never inside one.
+        """
+        handlers: list[Any] = [op for op in chain.operators if callable(getattr(op, "on_processing_time", None))]
+        if not handlers:
+            return None
+        main = self._asyncio_task
+
+        async def tick() -> None:
+            try:
+                while True:
+                    now_ms = int(time.time() * 1000)
+                    due = [n for n in (getattr(op, "next_processing_time", lambda: None)() for op in handlers)
+                           if n is not None]
+                    delay = PROCESSING_TIME_TICK_S if not due else max(0.0, min(due) - now_ms) / 1000.0
+                    await asyncio.sleep(min(delay, PROCESSING_TIME_TICK_S))
+                    now_ms = int(time.time() * 1000)
+                    for op in handlers:
+                        op.on_processing_time(now_ms)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a user timer raised: fail the task
+                self._timer_error = exc
+                if main is not None:
+                    main.cancel()
+
+        return asyncio.get_running_loop().create_task(tick())
 
     async def _flush_periodically(self) -> None:
         assert self.buffer_timeout_s is not None
