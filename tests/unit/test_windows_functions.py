@@ -188,6 +188,23 @@ def test_process_context_time_state_and_side_output() -> None:
     assert h.operator._window_states._tables["firings"] == {}
 
 
+def test_yielded_output_tag_pairs_go_to_side_outputs() -> None:
+    """PyFlink's way to emit to a side output: a window function yields ``(output_tag, value)``
+    (Flink documentation, "Side Outputs"; PyFlink routes such pairs to the tag's side output)."""
+    small = OutputTag("small", Types.INT())
+
+    class Split(ProcessWindowFunction):
+        def process(self, key: str, context: ProcessWindowFunction.Context, elements: Iterable[Any]) -> Any:
+            for _, v in elements:
+                yield (small, v) if v < 10 else (key, v)
+
+    h = harness(keyed_stream().window(FIVE_SECONDS).process(Split()))
+    feed(h, [(("a", 1), 1), (("a", 20), 2), (("a", 3), 3)])
+    h.end_input()
+    assert records(h) == [(("a", 20), 4999)]
+    assert [e[1:] for e in h.get_events() if e[0] == "side"] == [("small", 1, 4999), ("small", 3, 4999)]
+
+
 def test_window_all_runs_on_one_subtask_with_all_window_functions() -> None:
     """"Keyed vs Non-Keyed Windows": window_all windows the whole stream with parallelism 1."""
 

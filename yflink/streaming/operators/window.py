@@ -22,7 +22,8 @@ window fires. Processing-time timers fire in :meth:`WindowOperator.on_processing
 calls before each batch and watermark and the runtime calls on a clock; pending processing-time windows are
 dropped at end of input, as in Flink's streaming mode (fired in BATCH mode, ``batch_mode``).
 
-Outputs are collected per batch (or watermark) and emitted as one batch each.
+Outputs are collected per batch (or watermark) and emitted as one batch each. A window function sends a value to
+a side output with ``context.output(tag, value)`` or, as in PyFlink, by yielding ``(tag, value)``.
 
 Source of the semantics: Flink ``WindowOperator``, ``EvictingWindowOperator``, ``MergingWindowSet`` and the
 documentation section "Windows" (Allowed Lateness, Getting late data as a side output, Window Functions).
@@ -51,6 +52,7 @@ from yflink.datastream.window.windows import TimeWindow
 from yflink.state.backends import create_keyed_state_backend
 from yflink.streaming.operators.base import StreamOperator
 from yflink.streaming.operators.merging_window_set import add_window, retire_window
+from yflink.streaming.operators.process_base import emit_results
 from yflink.streaming.operators.state_handling import ensure_initialized
 from yflink.streaming.operators.timers import InternalTimerService, clock_of
 from yflink.streaming.operators.udf import (
@@ -647,7 +649,7 @@ class WindowOperator(StreamOperator):
         if self._out:
             values, timestamps = self._out, self._out_ts
             self._out, self._out_ts = [], []
-            self.output.emit(values, timestamps)
+            emit_results(self.output, values, timestamps)  # yielded (OutputTag, value) pairs: side outputs
         if self._late:
             values, late_ts = self._late, self._late_ts
             self._late, self._late_ts = [], []
