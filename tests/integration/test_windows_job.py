@@ -72,3 +72,19 @@ def test_event_time_windows_job(cluster: Cluster) -> None:
     want = expected()
     assert {tag for tag, *_ in want} == {"tumbling", "sliding", "session", "all"}
     assert got == want
+
+
+TIME_JOB = Path(__file__).resolve().parent / "jobs" / "time_job.py"
+
+
+def test_processing_time_windows_and_idle_inputs(cluster: Cluster, tmp_path: Path) -> None:
+    """Processing-time windows fire on the task's clock while the input is quiet (every element is counted in a
+    fired window); an input marked idle ("Dealing With Idle Sources") does not hold back the watermark, so the
+    other input's windows fire and the idle input's later, older record is late (side output)."""
+    result = cluster.run(TIME_JOB, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = [strip_subtask_prefix(line) for line in result.job_output.splitlines() if line.strip()]  # type: ignore[attr-defined]
+    got = [ast.literal_eval(line) for line in lines]
+    assert sum(count for tag, count in (r for r in got if r[0] == "proc")) == 300
+    assert sorted(r for r in got if r[0] == "event") == [("event", start, 100) for start in range(0, 1000, 100)]
+    assert [r for r in got if r[0] == "late"] == [("late", 100)]
