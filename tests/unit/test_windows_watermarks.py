@@ -168,16 +168,17 @@ class GappySource:
         return Reader()
 
 
-def test_bounded_source_ends_with_its_last_watermark_and_max_watermark() -> None:
-    """A source with a watermark strategy emits periodic watermarks while it reads, then at its end a last
-    periodic watermark and MAX_WATERMARK, so every event-time window downstream fires."""
+def test_bounded_source_ends_with_its_last_periodic_watermark() -> None:
+    """A source with a watermark strategy emits periodic watermarks while it reads, and at its end a last
+    periodic watermark (the task then emits MAX_WATERMARK: tests/integration/test_windows_job.py)."""
     strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(3)) \
         .with_timestamp_assigner(lambda v, ts: v)
     h = Harness(WatermarkingSourceOperator(CollectionSource([5, 9, 7]), strategy, 1000))
     h.set_processing_time(0)
     h.run_source()
     assert h.get_output_with_timestamps() == [(5, 5), (9, 9), (7, 7)]
-    assert h.get_watermarks() == [5, MAX_WATERMARK]
+    assert h.get_watermarks() == [5]
+    assert h.operator.next_processing_time() == 1000
 
 
 def test_source_polls_drive_periodic_watermarks_and_idleness() -> None:
@@ -196,5 +197,4 @@ def test_source_polls_drive_periodic_watermarks_and_idleness() -> None:
     clock.set(600)
     assert h.operator.emit_next(10) is None
     assert [e for e in h.get_events() if e[0] != "record"] == [
-        ("watermark", 19), ("watermark_status", True), ("watermark_status", False), ("watermark", 29),
-        ("watermark", MAX_WATERMARK)]
+        ("watermark", 19), ("watermark_status", True), ("watermark_status", False), ("watermark", 29)]

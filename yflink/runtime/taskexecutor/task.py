@@ -33,7 +33,6 @@ from yflink.runtime.states import ExecutionState
 from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
-from yflink.streaming.processing_time import ProcessingTimeTicker
 from yflink.streaming.watermark_valve import MAX_WATERMARK, WatermarkValve
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,6 @@ class Task:
         self.gate = InputGate()
         self._asyncio_task: Optional[asyncio.Task[None]] = None
         self._timer_error: Optional[BaseException] = None
-        self._ticker = ProcessingTimeTicker(())
         config = Configuration()
         for k, v in tdd.config.items():
             config.set_string(k, v)
@@ -117,7 +115,6 @@ class Task:
             self._transition(ExecutionState.INITIALIZING)
             chain = self._build()
             chain.open()
-            self._ticker = ProcessingTimeTicker(chain.operators)  # operators' on_processing_time callbacks
             await self.gate.connect()
             self._transition(ExecutionState.RUNNING)
             if self.buffer_timeout_s is not None:
@@ -226,10 +223,7 @@ class Task:
         metrics = self.metrics
         clock = time.perf_counter
         writers = self.writers
-        ticker = self._ticker if self._ticker else None
         while True:
-            if ticker is not None:
-                ticker.tick()
             start = clock()
             n = head.emit_next(batch_size)
             metrics.busy_ms += (clock() - start) * 1000.0
@@ -273,12 +267,11 @@ class Task:
                            1: getattr(head, "process_watermark_status1", head.process_watermark_status),
                            2: getattr(head, "process_watermark_status2", head.process_watermark_status)}
         yield_every = 0
-        ticker = self._ticker if self._ticker else None
         while remaining:
             got = gate.poll_now()
             if got is None:
                 start = clock()
-                got = await gate.next() if ticker is None else await self._next_with_ticks(ticker)
+                got = await gate.next()
                 metrics.idle_ms += (clock() - start) * 1000.0
                 yield_every = 0
             index, item = got
@@ -300,8 +293,6 @@ class Task:
                     yield_every += 1
                     if yield_every >= 8:
                         yield_every = 0
-                        if ticker is not None:
-                            ticker.tick()
                         await asyncio.sleep(0)
             elif kind == EVENT:
                 event = item[1]
@@ -326,15 +317,6 @@ class Task:
                 if isinstance(error, UpstreamError):
                     raise UpstreamFailure(error.message, error.consequential)
                 raise UpstreamFailure(str(error))
-
-    async def _next_with_ticks(self, ticker: ProcessingTimeTicker) -> tuple[int, Any]:
-        """The gate's next item; the operators' processing-time callbacks run while the task waits for it."""
-        while True:
-            ticker.tick()
-            try:
-                return await asyncio.wait_for(self.gate.next(), max(ticker.wait_s, 0.001))
-            except TimeoutError:
-                continue
 
     def _start_processing_time_service(self, chain: OperatorChain) -> Optional[asyncio.Task[None]]:
         """Call ``on_processing_time(now_ms)`` of the operators that have it, also while input is idle.

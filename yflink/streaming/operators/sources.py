@@ -23,7 +23,6 @@ from yflink.datastream.functions import SourceFunction
 from yflink.streaming.operators.base import Source, SourceOperator
 from yflink.streaming.operators.timers import clock_of
 from yflink.streaming.operators.udf import (
-    MAX_WATERMARK,
     StreamingRuntimeContext,
     UserFunctionError,
     close_function,
@@ -189,7 +188,7 @@ class WatermarkingSourceOperator(SourceOperator):
     :class:`~yflink.streaming.operators.watermarks.TimestampsAndWatermarksOperator` before leaving the source.
     Periodic watermarks and idleness are checked at every poll (the task polls a source continuously, also when
     it has nothing to read) and in ``on_processing_time``; at the end of a bounded input the source emits a last
-    periodic watermark and then ``MAX_WATERMARK``, so every event-time window downstream fires.
+    periodic watermark (the task then emits ``MAX_WATERMARK``, so every event-time window downstream fires).
 
     Watermarks are generated per source reader: yflink's readers read their splits one after another, where
     Flink's per-split generation gives the same watermarks (the combined watermark never goes back).
@@ -217,7 +216,6 @@ class WatermarkingSourceOperator(SourceOperator):
         polled = self.reader.poll_batch(max_records)
         if polled is None:
             self.watermarks.end_input()
-            self.watermarks.process_watermark(MAX_WATERMARK)
             return None
         values, timestamps = polled
         if values:
@@ -229,3 +227,7 @@ class WatermarkingSourceOperator(SourceOperator):
     def on_processing_time(self, now_ms: int) -> None:
         """Periodic watermark / idleness check at processing time ``now_ms``."""
         self.watermarks.on_processing_time(now_ms)
+
+    def next_processing_time(self) -> Optional[int]:
+        """When the next periodic emission is due (ms), or None."""
+        return self.watermarks.next_processing_time()

@@ -145,6 +145,10 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         self._next_emit = now_ms + self.auto_watermark_interval_ms
         self._on_periodic_emit()
 
+    def next_processing_time(self) -> Optional[int]:
+        """When the next periodic emission is due (ms), or None: when the runtime should call back."""
+        return self._next_emit
+
     def _on_periodic_emit(self) -> None:
         if self._idleness is not None and self._idleness.check_if_idle():
             if not self._idle:

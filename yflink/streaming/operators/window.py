@@ -19,7 +19,8 @@ Results carry the window's ``max_timestamp()`` as timestamp.
 Time: event-time timers fire when a watermark reaches them, before the watermark is passed on; at end of
 input event time advances to +infinity (Flink's sources end with ``MAX_WATERMARK``), so every event-time
 window fires. Processing-time timers fire in :meth:`WindowOperator.on_processing_time`, which the operator
-calls before each batch and watermark and the runtime calls on a clock; pending processing-time windows are
+calls before each batch and watermark and the runtime calls on a clock (``next_processing_time`` says when);
+pending processing-time windows are
 dropped at end of input, as in Flink's streaming mode (fired in BATCH mode, ``batch_mode``).
 
 Outputs are collected per batch (or watermark) and emitted as one batch each. A window function sends a value to
@@ -599,6 +600,10 @@ class WindowOperator(StreamOperator):
             self._fire(_PROCESSING, now_ms)
         except Exception as exc:
             raise self._error(exc) from exc
+
+    def next_processing_time(self) -> Optional[int]:
+        """When the earliest processing-time timer is due (ms), or None: when the runtime should call back."""
+        return self._timers.next_processing_time()
 
     def on_processing_time(self, now_ms: int) -> None:
         """Fire the processing-time timers due at ``now_ms`` and emit what they produce."""
