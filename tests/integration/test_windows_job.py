@@ -4,7 +4,7 @@ watermarks generated in a parallel source and by ``assign_timestamps_and_waterma
 Semantics: Flink documentation, "Windows" (Tumbling/Sliding/Session Windows, Window Functions, Keyed vs
 Non-Keyed Windows), "Generating Watermarks" (Using Watermark Strategies; watermarks in parallel streams are
 the minimum over inputs) and "Timely Stream Processing" (a bounded input ends with a watermark at +infinity,
-so every window fires).
+so every window fires), "Execution Mode (Batch/Streaming)".
 """
 
 from __future__ import annotations
@@ -64,8 +64,11 @@ def expected() -> Counter[tuple[object, ...]]:
     return result
 
 
-def test_event_time_windows_job(cluster: Cluster) -> None:
-    result = cluster.run(JOB, "2")
+@pytest.mark.parametrize("mode", ["STREAMING", "BATCH"])
+def test_event_time_windows_job(cluster: Cluster, mode: str) -> None:
+    """The same results in STREAMING and BATCH execution ("Execution Mode (Batch/Streaming)": bounded jobs
+    give the same final results in both)."""
+    result = cluster.run(JOB, "2", mode)
     assert result.returncode == 0, result.stderr
     lines = [strip_subtask_prefix(line) for line in result.job_output.splitlines() if line.strip()]  # type: ignore[attr-defined]
     got = Counter(ast.literal_eval(line) for line in lines)

@@ -99,3 +99,16 @@ def test_allowed_lateness_must_not_be_negative() -> None:
     """``allowed_lateness`` takes ms (PyFlink) or a Duration; negative values are rejected."""
     with pytest.raises(ValueError, match="negative"):
         keyed_stream().window(TEN).allowed_lateness(-1)
+
+
+def test_batch_execution_has_no_late_elements() -> None:
+    """"Execution Mode (Batch/Streaming)" > Event Time / Watermarks: in BATCH mode there are no watermarks before
+    the end of input, so no element is late and every window fires at the end."""
+    h = harness(keyed_stream().window(TEN).side_output_late_data(LATE).reduce(add))
+    h.operator.batch_mode = True
+    feed(h, [(("a", 1), 15)])
+    h.process_watermark(100)  # ignored in BATCH mode
+    feed(h, [(("a", 2), 5), (("a", 4), 12)])
+    assert h.get_events() == []
+    h.end_input()
+    assert records(h) == [(("a", 2), 9), (("a", 5), 19)] and h.get_side_output(LATE) == []

@@ -198,3 +198,19 @@ def test_source_polls_drive_periodic_watermarks_and_idleness() -> None:
     assert h.operator.emit_next(10) is None
     assert [e for e in h.get_events() if e[0] != "record"] == [
         ("watermark", 19), ("watermark_status", True), ("watermark_status", False), ("watermark", 29)]
+
+
+def test_batch_execution_generates_no_watermarks() -> None:
+    """"Execution Mode (Batch/Streaming)": BATCH execution generates no watermarks (Flink's NoWatermarksGenerator);
+    timestamps are still assigned and the final MAX_WATERMARK still passes."""
+    operator = TimestampsAndWatermarksOperator(
+        WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(by_second_field), 100)
+    operator.batch_mode = True
+    h = Harness(operator)
+    h.set_processing_time(0)
+    h.open()
+    h.process_elements([("a", 5)])
+    h.set_processing_time(1000)
+    h.end_input()
+    h.process_watermark(MAX_WATERMARK)
+    assert h.get_output_with_timestamps() == [(("a", 5), 5)] and h.get_watermarks() == [MAX_WATERMARK]

@@ -1,6 +1,6 @@
 """Event-time windows on real processes, for tests/integration/test_windows_job.py.
 
-Usage: ``windows_job.py PARALLELISM``. Prints tuples tagged by the part of the job that made them:
+Usage: ``windows_job.py PARALLELISM [STREAMING|BATCH]``. Prints tuples tagged by the part of the job that made them:
 
 * ``("tumbling", key, window_start, sum)``: numbers 0..N-1 from a parallel NumberSequenceSource whose watermark
   strategy runs in the source (timestamp 3 * n), keyed by n % 5, summed per 1 s tumbling window (reduce with a
@@ -20,7 +20,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from yflink.common import Duration, WatermarkStrategy
-from yflink.datastream import AggregateFunction, ProcessWindowFunction, StreamExecutionEnvironment, WindowFunction
+from yflink.datastream import (
+    AggregateFunction,
+    ProcessWindowFunction,
+    RuntimeExecutionMode,
+    StreamExecutionEnvironment,
+    WindowFunction,
+)
 from yflink.datastream.connectors.number_seq import NumberSequenceSource
 from yflink.datastream.window import EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows
 
@@ -70,8 +76,9 @@ class SessionSummary(ProcessWindowFunction):
         yield "session", key, window.start, window.end, len(values), sum(values)
 
 
-def main(parallelism: int) -> None:
+def main(parallelism: int, mode: str) -> None:
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_runtime_mode(RuntimeExecutionMode.BATCH if mode == "BATCH" else RuntimeExecutionMode.STREAMING)
     env.set_parallelism(parallelism)
     env.get_config().set_auto_watermark_interval(20)
 
@@ -103,4 +110,4 @@ def main(parallelism: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2, sys.argv[2] if len(sys.argv) > 2 else "STREAMING")

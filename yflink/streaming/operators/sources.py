@@ -204,9 +204,11 @@ class WatermarkingSourceOperator(SourceOperator):
                  name: str = "Source") -> None:
         super().__init__(source, name)
         self.watermarks = TimestampsAndWatermarksOperator(watermark_strategy, auto_watermark_interval_ms, name)
+        self.batch_mode = False  # set for BATCH execution: no watermarks but the final one
 
     def open(self) -> None:
         super().open()
+        self.watermarks.batch_mode = self.batch_mode
         self.watermarks.setup(self.task_info, self.output, None)
         self._clock = self.watermarks.processing_time = clock_of(self)  # one clock: the runtime's or a test's
         self.watermarks.open()

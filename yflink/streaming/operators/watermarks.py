@@ -12,7 +12,8 @@
   longer than ``timeout`` is marked idle (``WatermarkStatus`` IDLE, so it does not hold back the combined
   watermark downstream); the next watermark that advances marks it active again;
 * at end of input a last periodic emission; watermarks from upstream are dropped except the final
-  ``MAX_WATERMARK``, and upstream idleness is not forwarded (the operator decides idleness itself).
+  ``MAX_WATERMARK``, and upstream idleness is not forwarded (the operator decides idleness itself);
+* in BATCH execution (``batch_mode``) no watermarks are generated: event time jumps to the end at end of input.
 
 Periodic emission runs on the operator's processing-time clock: ``on_processing_time`` (the runtime's clock
 callback, or a test harness), and a check after each batch.
@@ -88,6 +89,7 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         self.watermark_strategy = watermark_strategy
         self.auto_watermark_interval_ms = auto_watermark_interval_ms
         self.processing_time: Optional[ProcessingTimeClock] = None  # clock_of() creates it unless one is given
+        self.batch_mode = False  # BATCH execution: no watermarks but the final one (Flink's NoWatermarksGenerator)
 
     def open(self) -> None:
         strategy = self.watermark_strategy
@@ -95,16 +97,17 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         self._extract = assigner.extract_timestamp if assigner is not None else None
         if assigner is not None:
             open_function(assigner, StreamingRuntimeContext(self.task_info, None), self.name)
-        self._bound = strategy.max_out_of_orderness_ms
+        self._bound = None if self.batch_mode else strategy.max_out_of_orderness_ms
         self._max_timestamp = MIN_WATERMARK
         self._last_watermark = MIN_WATERMARK
         self._idle = False
         clock = clock_of(self)
         self._now = clock.now
         timeout = strategy.idle_timeout_ms
-        self._idleness = IdlenessTimer(timeout, clock.now) if timeout is not None and timeout > 0 else None
+        self._idleness = IdlenessTimer(timeout, clock.now) \
+            if timeout is not None and timeout > 0 and not self.batch_mode else None
         interval = self.auto_watermark_interval_ms
-        self._next_emit = self._now() + interval if interval > 0 else None
+        self._next_emit = self._now() + interval if interval > 0 and not self.batch_mode else None
 
     @property
     def current_watermark(self) -> int:

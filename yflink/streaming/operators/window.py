@@ -20,8 +20,8 @@ Time: event-time timers fire when a watermark reaches them, before the watermark
 input event time advances to +infinity (Flink's sources end with ``MAX_WATERMARK``), so every event-time
 window fires. Processing-time timers fire in :meth:`WindowOperator.on_processing_time`, which the operator
 calls before each batch and watermark and the runtime calls on a clock (``next_processing_time`` says when);
-pending processing-time windows are
-dropped at end of input, as in Flink's streaming mode (fired in BATCH mode, ``batch_mode``).
+pending processing-time windows are dropped at end of input, as in Flink's streaming mode. BATCH execution
+(``batch_mode``) has neither watermarks nor advancing processing time: every window fires at end of input.
 
 Outputs are collected per batch (or watermark) and emitted as one batch each. A window function sends a value to
 a side output with ``context.output(tag, value)`` or, as in PyFlink, by yielding ``(tag, value)``.
@@ -178,7 +178,9 @@ class WindowOperator(StreamOperator):
 
     Attributes:
         num_late_records_dropped: late elements dropped so far (Flink's ``numLateRecordsDropped``).
-        batch_mode: set for BATCH execution: pending processing-time timers fire at end of input.
+        batch_mode: set for BATCH execution: watermarks before the final one are ignored (nothing is late, every
+            window fires at end of input, as Flink's batch execution has no watermarks), and pending
+            processing-time timers fire at end of input.
     """
 
     is_keyed = True
@@ -266,7 +268,7 @@ class WindowOperator(StreamOperator):
     # --- records ----------------------------------------------------------------------------------------
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         timers = self._timers
-        if timers.has_timers(_PROCESSING):
+        if timers.has_timers(_PROCESSING) and not self.batch_mode:
             self._fire_processing_time(timers.current_processing_time())
         key_fn = self._key_fn
         try:
@@ -606,13 +608,18 @@ class WindowOperator(StreamOperator):
         return self._timers.next_processing_time()
 
     def on_processing_time(self, now_ms: int) -> None:
-        """Fire the processing-time timers due at ``now_ms`` and emit what they produce."""
+        """Fire the processing-time timers due at ``now_ms`` and emit what they produce (not in BATCH mode, where
+        they fire at end of input)."""
+        if self.batch_mode:
+            return
         try:
             self._fire_processing_time(now_ms)
         finally:
             self._flush()
 
     def process_watermark(self, watermark: int) -> None:
+        if self.batch_mode and watermark < MAX_WATERMARK:
+            return  # BATCH execution: event time is unknown until the end, so nothing is late
         timers = self._timers
         try:
             if timers.has_timers(_PROCESSING):
