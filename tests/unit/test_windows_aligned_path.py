@@ -95,7 +95,8 @@ def model(steps: list[tuple[Any, ...]], size: int, slide: int, lateness: int) ->
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("size, slide, lateness", [(10, 10, 0), (10, 10, 15), (20, 5, 0), (12, 5, 7)])
 def test_aligned_path_equals_general_path_and_model(seed: int, size: int, slide: int, lateness: int) -> None:
-    """Reduce over tumbling and sliding windows, with and without allowed lateness, late data to a side output."""
+    """Reduce over tumbling and sliding windows, with and without allowed lateness, late data to a side output.
+    Flink documentation: "Windows" > "Tumbling Windows", "Sliding Windows", "Allowed Lateness"."""
     assigner = TumblingEventTimeWindows.of(size) if size == slide else SlidingEventTimeWindows.of(size, slide)
     stream = keyed_stream().window(assigner).allowed_lateness(lateness).side_output_late_data(LATE) \
         .reduce(lambda a, b: (a[0], a[1] + b[1]))
@@ -107,7 +108,8 @@ def test_aligned_path_equals_general_path_and_model(seed: int, size: int, slide:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_aligned_path_with_aggregate_and_process(seed: int) -> None:
-    """The specialised path also runs aggregate and process windows (one accumulator / a list per window)."""
+    """The specialised path also runs aggregate and process windows (one accumulator / a list per window).
+    Flink documentation: "Windows" > "Window Functions"."""
     steps = script(seed)
     for stream in (keyed_stream().window(SlidingEventTimeWindows.of(20, 10)).allowed_lateness(5)
                    .aggregate(AverageAggregate()),

@@ -78,7 +78,8 @@ def test_window_parameters_are_checked() -> None:
 
 
 def test_event_time_assigners_need_a_timestamp() -> None:
-    """An element without timestamp (Long.MIN_VALUE) cannot go to an event-time window."""
+    """An element without timestamp (Long.MIN_VALUE) cannot go to an event-time window.
+    Flink documentation: "Windows" > "Window Assigners"; "Generating Watermarks"."""
     for assigner in (TumblingEventTimeWindows.of(Time.seconds(1)), SlidingEventTimeWindows.of(10, 5),
                      EventTimeSessionWindows.with_gap(Time.seconds(1))):
         with pytest.raises(ValueError, match="assign_timestamps_and_watermarks"):
@@ -103,7 +104,8 @@ def test_sliding_windows_hold_an_element_in_size_over_slide_windows() -> None:
 
 
 def test_processing_time_assigners_use_the_operator_clock() -> None:
-    """Processing-time assigners ignore the element's timestamp and use the current processing time."""
+    """Processing-time assigners ignore the element's timestamp and use the current processing time.
+    Flink documentation: "Windows" > "Window Assigners" (processing-time variants)."""
     clock = Clock(12_345)
     assert TumblingProcessingTimeWindows.of(Time.seconds(10)).assign_windows(None, 0, clock) == \
         [TimeWindow(10_000, 20_000)]
@@ -193,7 +195,8 @@ def test_global_windows() -> None:
 
 
 def test_window_types() -> None:
-    """TimeWindow is [start, end): max_timestamp is end - 1; windows are values (equal, hashable, ordered)."""
+    """TimeWindow is [start, end): max_timestamp is end - 1; windows are values (equal, hashable, ordered).
+    Flink documentation: "Windows" > "Window Lifecycle" (a window ends at its end timestamp)."""
     w = TimeWindow(0, 10)
     assert w.max_timestamp() == 9 and isinstance(w, Window)
     assert w == TimeWindow(0, 10) and hash(w) == hash(TimeWindow(0, 10)) and w != TimeWindow(0, 11)

@@ -40,7 +40,8 @@ def test_count_evictor_keeps_the_last_elements() -> None:
 
 
 def test_evict_after_lets_the_function_see_everything_first() -> None:
-    """``do_evict_after``: the window function sees all elements; the eviction applies to what is kept."""
+    """``do_evict_after``: the window function sees all elements; the eviction applies to what is kept.
+    Flink documentation: "Windows" > "Evictors" (evictAfter)."""
     h = harness(keyed_stream().window(GlobalWindows.create()).trigger(CountTrigger.of(2))
                 .evictor(CountEvictor.of(1, do_evict_after=True)).apply(values))
     h.process_elements([("a", i) for i in range(1, 6)])
@@ -48,7 +49,8 @@ def test_evict_after_lets_the_function_see_everything_first() -> None:
 
 
 def test_time_evictor_keeps_the_last_interval_of_event_time() -> None:
-    """TimeEvictor.of(5 ms): keeps the elements whose timestamp is within 5 ms of the window's newest one."""
+    """TimeEvictor.of(5 ms): keeps the elements whose timestamp is within 5 ms of the window's newest one.
+    Flink documentation: "Windows" > "Evictors" (TimeEvictor)."""
     h = harness(keyed_stream().window(TWENTY).evictor(TimeEvictor.of(Time.milliseconds(5))).apply(values))
     feed(h, [(("a", 1), 1), (("a", 4), 4), (("a", 9), 9), (("a", 15), 15), (("a", 17), 17), (("b", 3), 3)])
     h.end_input()
@@ -60,7 +62,8 @@ def test_time_evictor_keeps_the_last_interval_of_event_time() -> None:
 
 
 def test_delta_evictor() -> None:
-    """DeltaEvictor.of(threshold, delta): evicts elements whose delta to the last element is >= threshold."""
+    """DeltaEvictor.of(threshold, delta): evicts elements whose delta to the last element is >= threshold.
+    Flink documentation: "Windows" > "Evictors" (DeltaEvictor)."""
     h = harness(keyed_stream().window(TWENTY).evictor(DeltaEvictor.of(3, lambda a, b: abs(a[1] - b[1])))
                 .apply(values))
     feed(h, [(("a", 1), 1), (("a", 9), 2), (("a", 5), 3), (("a", 7), 4)])
@@ -70,7 +73,7 @@ def test_delta_evictor() -> None:
 
 def test_evictor_with_reduce_and_aggregate_computes_over_what_is_left() -> None:
     """With an evictor, reduce and aggregate run when the window fires, over the remaining elements; a window
-    left empty by a reduce emits nothing."""
+    left empty by a reduce emits nothing. Flink documentation: "Windows" > "Evictors" (no pre-aggregation)."""
     reduce = lambda a, b: (a[0], a[1] + b[1])  # noqa: E731
     h = harness(keyed_stream().window(TWENTY).evictor(CountEvictor.of(2)).reduce(reduce))
     feed(h, [(("a", 1), 1), (("a", 2), 2), (("a", 4), 3)])

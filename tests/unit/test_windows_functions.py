@@ -65,7 +65,8 @@ class CountWithContext(ProcessWindowFunction):
 
 
 def test_reduce_keeps_one_value_per_key_and_window() -> None:
-    """ReduceFunction: incremental; one result per key and window, timestamped with window.max_timestamp()."""
+    """ReduceFunction: incremental; one result per key and window, timestamped with window.max_timestamp().
+    Flink documentation: "Windows" > "Window Functions" > "ReduceFunction"."""
     stream = keyed_stream().window(FIVE_SECONDS).reduce(lambda a, b: (a[0], a[1] + b[1]))
     h = harness(stream)
     feed(h, [(("a", 1), 1000), (("b", 2), 2000), (("a", 3), 4999), (("a", 4), 5000)])
@@ -128,7 +129,8 @@ def test_aggregate_average_as_in_the_documentation() -> None:
 
 
 def test_process_sees_all_elements_and_the_window() -> None:
-    """ProcessWindowFunction: all elements of the window, in arrival order, and the window in the context."""
+    """ProcessWindowFunction: all elements of the window, in arrival order, and the window in the context.
+    Flink documentation: "Windows" > "Window Functions" > "ProcessWindowFunction"."""
     h = harness(keyed_stream().window(FIVE_SECONDS).process(CountWithContext()))
     feed(h, [(("a", 1), 1), (("a", 2), 7000), (("a", 3), 2)])
     h.end_input()
@@ -137,7 +139,8 @@ def test_process_sees_all_elements_and_the_window() -> None:
 
 
 def test_apply_with_a_window_function_or_a_callable() -> None:
-    """WindowFunction (legacy): ``apply(key, window, inputs)`` over all elements of the window."""
+    """WindowFunction (legacy): ``apply(key, window, inputs)`` over all elements of the window.
+    Flink documentation: "Windows" > "Window Functions" > "WindowFunction (Legacy)"."""
 
     class Sum(WindowFunction):
         def apply(self, key: str, window: TimeWindow, inputs: Iterable[Any]) -> Any:
@@ -290,7 +293,8 @@ def test_global_windows_with_a_count_trigger_keep_or_purge_contents() -> None:
 
 
 def test_sliding_windows_reduce_each_window() -> None:
-    """Sliding windows: an element counts in every window it belongs to (size 10 s, slide 5 s)."""
+    """Sliding windows: an element counts in every window it belongs to (size 10 s, slide 5 s).
+    Flink documentation: "Windows" > "Sliding Windows"."""
     stream = keyed_stream().window(SlidingEventTimeWindows.of(Time.seconds(10), Time.seconds(5))) \
         .reduce(lambda a, b: (a[0], a[1] + b[1]))
     h = harness(stream)
@@ -317,7 +321,8 @@ def test_function_type_errors() -> None:
 
 
 def test_errors_in_user_code_name_the_function() -> None:
-    """A failing window function fails the operator with the function's name and place in the message."""
+    """A failing window function fails the operator with the function's name and place in the message.
+    Flink documentation: "Windows" > "Window Functions"; the task fails with the cause."""
 
     def bad_reduce(a: Any, b: Any) -> Any:
         raise ValueError("boom")

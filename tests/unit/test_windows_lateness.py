@@ -23,7 +23,8 @@ def add(a: tuple[str, int], b: tuple[str, int]) -> tuple[str, int]:
 
 
 def test_late_elements_are_dropped_by_default() -> None:
-    """By default the allowed lateness is 0: an element for a window the watermark has passed is dropped."""
+    """By default the allowed lateness is 0: an element for a window the watermark has passed is dropped.
+    Flink documentation: "Windows" > "Allowed Lateness"."""
     h = harness(keyed_stream().window(TEN).reduce(add))
     feed(h, [(("a", 1), 1)])
     h.process_watermark(9)
@@ -74,7 +75,8 @@ def test_allowed_lateness_fires_again_then_cleans_up() -> None:
 
 def test_an_element_late_for_some_sliding_windows_still_counts_in_the_others() -> None:
     """An element goes to the side output only if it was added to no window: with sliding windows it can be late
-    for the earlier windows and on time for the later ones."""
+    for the earlier windows and on time for the later ones.
+    Flink documentation: "Windows" > "Allowed Lateness" > "Getting late data as a side output"."""
     stream = keyed_stream().window(SlidingEventTimeWindows.of(Time.milliseconds(10), Time.milliseconds(5))) \
         .side_output_late_data(LATE).reduce(add)
     h = harness(stream)

@@ -39,7 +39,7 @@ class Session(ProcessWindowFunction):
 
 def test_sessions_merge_when_a_new_element_bridges_them() -> None:
     """Each element opens [t, t + gap); overlapping (or touching) sessions of a key merge, and an element that
-    fills the gap between two sessions merges them into one."""
+    fills the gap between two sessions merges them into one. Flink documentation: "Windows" > "Session Windows"."""
     h = harness(keyed_stream().window(GAP).reduce(add))
     feed(h, [(("a", 1), 1), (("a", 2), 20), (("a", 4), 8), (("b", 100), 3)])
     assert h.operator._mappings["a"] == {TimeWindow(1, 18): TimeWindow(1, 11), TimeWindow(20, 30): TimeWindow(20, 30)}
@@ -58,7 +58,8 @@ def test_sessions_merge_when_a_new_element_bridges_them() -> None:
 
 def test_process_and_aggregate_over_sessions() -> None:
     """Merging windows merge their contents: lists concatenate (ProcessWindowFunction sees every element and the
-    merged window), aggregate accumulators merge with AggregateFunction.merge."""
+    merged window), aggregate accumulators merge with AggregateFunction.merge.
+    Flink documentation: "Windows" > "Session Windows" (merging windows)."""
     h = harness(keyed_stream().window(GAP).process(Session()))
     feed(h, [(("a", 1), 0), (("a", 2), 30), (("a", 3), 15), (("a", 4), 6)])
     h.end_input()
@@ -71,7 +72,8 @@ def test_process_and_aggregate_over_sessions() -> None:
 
 def test_trigger_state_merges_with_the_sessions() -> None:
     """CountTrigger on sessions: on_merge merges the counts of the merged windows, so the element that bridges
-    two sessions of one element each completes a count of three."""
+    two sessions of one element each completes a count of three.
+    Flink documentation: "Windows" > "Triggers" (onMerge) with "Session Windows"."""
     h = harness(keyed_stream().window(EventTimeSessionWindows.with_gap(Time.milliseconds(5)))
                 .trigger(CountTrigger.of(3)).reduce(add))
     feed(h, [(("a", 1), 0), (("a", 10), 10)])
@@ -81,7 +83,8 @@ def test_trigger_state_merges_with_the_sessions() -> None:
 
 
 def test_dynamic_gap_and_processing_time_sessions() -> None:
-    """Sessions with a gap per element (``with_dynamic_gap``), and sessions in processing time."""
+    """Sessions with a gap per element (``with_dynamic_gap``), and sessions in processing time.
+    Flink documentation: "Windows" > "Session Windows" (dynamic gap)."""
 
     class GapOf(SessionWindowTimeGapExtractor):
         def extract(self, element: Any) -> int:

@@ -40,14 +40,16 @@ def add(a: tuple[str, int], b: tuple[str, int]) -> tuple[str, int]:
 
 
 def test_trigger_results() -> None:
-    """TriggerResult: CONTINUE, FIRE, PURGE, FIRE_AND_PURGE as (fire, purge)."""
+    """TriggerResult: CONTINUE, FIRE, PURGE, FIRE_AND_PURGE as (fire, purge).
+    Flink documentation: "Windows" > "Triggers"."""
     assert [(r.is_fire(), r.is_purge()) for r in TriggerResult] == \
         [(False, False), (True, True), (True, False), (False, True)]
 
 
 def test_processing_time_windows_fire_on_the_operator_clock() -> None:
     """ProcessingTimeTrigger (the default of processing-time assigners) fires when processing time reaches the
-    window's max timestamp; results carry it as timestamp."""
+    window's max timestamp; results carry it as timestamp.
+    Flink documentation: "Windows" > "Triggers" > "Default Triggers of WindowAssigners"."""
     h = harness(keyed_stream().window(TumblingProcessingTimeWindows.of(Time.milliseconds(10))).reduce(add),
                 processing_time=3)
     h.process_elements([("a", 1), ("b", 2)])
@@ -63,7 +65,8 @@ def test_processing_time_windows_fire_on_the_operator_clock() -> None:
 
 
 def test_pending_processing_time_windows_at_end_of_input() -> None:
-    """In STREAMING mode pending processing-time timers do not fire when the input ends; in BATCH mode they do."""
+    """In STREAMING mode pending processing-time timers do not fire when the input ends; in BATCH mode they do.
+    Flink documentation: "Execution Mode (Batch/Streaming)" > "Processing Time"."""
     stream = keyed_stream().window(TumblingProcessingTimeWindows.of(Time.milliseconds(10))).reduce(add)
     h = harness(stream, processing_time=3)
     h.process_elements([("a", 1)])
@@ -101,7 +104,7 @@ def test_purging_trigger_drops_the_contents_after_firing() -> None:
 
 def test_continuous_event_time_trigger_fires_early() -> None:
     """ContinuousEventTimeTrigger.of(interval): fires every interval of event time within the window (without
-    purging) and at the window's end."""
+    purging) and at the window's end. Flink documentation: "Windows" > "Triggers" > "Built-in and Custom Triggers"."""
     h = harness(keyed_stream().window(TEN).trigger(ContinuousEventTimeTrigger.of(Time.milliseconds(3))).reduce(add))
     feed(h, [(("a", 1), 1), (("a", 2), 5)])
     h.process_watermark(2)
@@ -119,7 +122,8 @@ def test_continuous_event_time_trigger_fires_early() -> None:
 
 def test_continuous_processing_time_trigger() -> None:
     """ContinuousProcessingTimeTrigger.of(interval): fires every interval of processing time, aligned to
-    multiples of the interval, while the window lives."""
+    multiples of the interval, while the window lives.
+    Flink documentation: "Windows" > "Triggers" > "Built-in and Custom Triggers"."""
     stream = keyed_stream().window(GlobalWindows.create()) \
         .trigger(ContinuousProcessingTimeTrigger.of(Time.milliseconds(50))).reduce(add)
     h = harness(stream, processing_time=120)

@@ -66,7 +66,8 @@ def test_bounded_out_of_orderness_and_periodic_emission() -> None:
 
 
 def test_periodic_emission_is_also_checked_after_batches() -> None:
-    """A batch that arrives after the interval has elapsed emits the periodic watermark right away."""
+    """A batch that arrives after the interval has elapsed emits the periodic watermark right away.
+    Flink documentation: "Generating Watermarks" > "Writing WatermarkGenerators" (periodic)."""
     h = twa(WatermarkStrategy.for_monotonous_timestamps(), interval=100, now=0)
     h.operator.processing_time.set(150)  # time passed, no callback
     h.process_elements(["x"], [50])
@@ -76,7 +77,7 @@ def test_periodic_emission_is_also_checked_after_batches() -> None:
 def test_upstream_watermarks_are_replaced_and_the_end_of_time_forwarded() -> None:
     """TimestampsAndWatermarksOperator drops watermarks from upstream (it generates its own) except the final
     MAX_WATERMARK of a bounded input; upstream idleness is not forwarded; at the end of input a last periodic
-    watermark is emitted."""
+    watermark is emitted. Flink documentation: "Generating Watermarks" > "Using Watermark Strategies"."""
     h = twa(WatermarkStrategy.for_monotonous_timestamps(), interval=0)
     h.process_elements(["x"], [50])
     h.process_watermark(1000)
@@ -88,7 +89,8 @@ def test_upstream_watermarks_are_replaced_and_the_end_of_time_forwarded() -> Non
 
 
 def test_no_watermarks_keeps_timestamps_only() -> None:
-    """``no_watermarks()`` with an assigner: records get timestamps, no watermarks are generated."""
+    """``no_watermarks()`` with an assigner: records get timestamps, no watermarks are generated.
+    Flink documentation: "Generating Watermarks" > "Introduction to Watermark Strategies"."""
     h = twa(WatermarkStrategy.no_watermarks().with_timestamp_assigner(by_second_field))
     h.process_elements([("a", 5)])
     h.set_processing_time(10_000)
@@ -170,7 +172,8 @@ class GappySource:
 
 def test_bounded_source_ends_with_its_last_periodic_watermark() -> None:
     """A source with a watermark strategy emits periodic watermarks while it reads, and at its end a last
-    periodic watermark (the task then emits MAX_WATERMARK: tests/integration/test_windows_job.py)."""
+    periodic watermark (the task then emits MAX_WATERMARK: tests/integration/test_windows_job.py).
+    Flink documentation: "Generating Watermarks" > "Using Watermark Strategies" (in the source)."""
     strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(3)) \
         .with_timestamp_assigner(lambda v, ts: v)
     h = Harness(WatermarkingSourceOperator(CollectionSource([5, 9, 7]), strategy, 1000))
@@ -183,7 +186,8 @@ def test_bounded_source_ends_with_its_last_periodic_watermark() -> None:
 
 def test_source_polls_drive_periodic_watermarks_and_idleness() -> None:
     """The source task polls continuously; polls that find nothing still run the periodic emission, so a quiet
-    source is marked idle after the timeout."""
+    source is marked idle after the timeout.
+    Flink documentation: "Generating Watermarks" > "Dealing With Idle Sources"."""
     strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(lambda v, ts: v) \
         .with_idleness(Duration.of_millis(150))
     operator = WatermarkingSourceOperator(GappySource([[10, 20], None, None, None, None, [30]]), strategy, 100)
