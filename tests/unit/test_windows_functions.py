@@ -303,6 +303,22 @@ def test_sliding_windows_reduce_each_window() -> None:
     assert records(h) == [(("a", 1), 4999), (("a", 11), 9999), (("a", 110), 14999), (("a", 100), 19999)]
 
 
+def test_consecutive_windowed_operations() -> None:
+    """"Working with window results" > "Consecutive windowed operations": results carry the window's
+    max_timestamp, so a second window of the same size downstream puts each result in the matching window and
+    fires it when the forwarded watermark passes."""
+    first = harness(keyed_stream().window(FIVE_SECONDS).reduce(lambda a, b: (a[0], a[1] + b[1])))
+    feed(first, [(("a", 1), 1000), (("b", 2), 2000), (("a", 3), 6000), (("b", 4), 9999)])
+    first.process_watermark(9999)
+    second = harness(plain_stream().window_all(FIVE_SECONDS).reduce(lambda a, b: ("top", max(a[1], b[1]))))
+    for event in first.get_events():
+        if event[0] == "record":
+            second.process_element(event[1], event[2])
+        else:
+            second.process_watermark(event[1])
+    assert records(second) == [(("top", 2), 4999), (("top", 4), 9999)]
+
+
 def test_function_type_errors() -> None:
     """PyFlink's type checks on window functions."""
     windowed = keyed_stream().window(FIVE_SECONDS)
