@@ -116,3 +116,18 @@ def test_aligned_path_with_aggregate_and_process(seed: int) -> None:
                    keyed_stream().window(TumblingEventTimeWindows.of(10))
                    .apply(lambda key, window, inputs: [(key, window.start, sorted(v for _, v in inputs))])):
         assert run(stream, steps, True) == run(stream, steps, False)
+
+
+def test_the_aligned_path_forgets_expired_windows() -> None:
+    """Windows whose cleanup time passed are gone from the operator, state and all (Flink documentation, "Windows"
+    > "Window Lifecycle": a window is removed when the watermark passes its end plus the allowed lateness)."""
+    stream = keyed_stream().window(TumblingEventTimeWindows.of(10)).allowed_lateness(5) \
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+    h = Harness(operator_of(stream))
+    h.open()
+    for start in range(0, 1000, 10):
+        h.process_elements([("a", 1), ("b", 1)], [start, start + 3])
+        h.process_watermark(start + 9)
+    assert set(h.operator._window_cache) == {990}  # [980, 990) was cleaned up at 989 + 5
+    assert set(h.operator._contents["a"]) == {(990, 1000)}
+    assert len(h.get_output()) == 200

@@ -631,6 +631,11 @@ class WindowOperator(StreamOperator):
                 raise self._error(exc) from exc
         finally:
             self._flush()
+        cache = self._window_cache
+        if cache:  # forget windows no element can reach any more
+            horizon = watermark - self._size + 1 - self._lateness
+            for start in [s for s in cache if s <= horizon]:
+                del cache[start]
         self.output.emit_watermark(watermark)
 
     def end_input(self) -> None:
