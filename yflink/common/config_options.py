@@ -242,3 +242,71 @@ ENV_LOG_DIR = option("env.log.dir", _parse_str, None,
 REST_MAX_CONTENT_LENGTH = option("rest.server.max-content-length", parse_memory_bytes, 104_857_600,
                                  "Largest request body the REST server accepts (a JobGraph), bytes.")
 CLIENT_TIMEOUT = option("client.timeout", parse_duration_ms, 60_000, "Timeout of one REST call of the client, ms.")
+
+# --- checkpointing (Flink 2 CheckpointingOptions; older keys accepted as deprecated) ------------------
+CHECKPOINTING_INTERVAL = option("execution.checkpointing.interval", parse_duration_ms, None,
+                                "Interval of periodic checkpoints, ms; unset: checkpointing is disabled.")
+CHECKPOINTING_MODE = option("execution.checkpointing.mode", _enum, "EXACTLY_ONCE",
+                            "EXACTLY_ONCE (barriers aligned) or AT_LEAST_ONCE (barriers only counted).",
+                            choices=("EXACTLY_ONCE", "AT_LEAST_ONCE"))
+CHECKPOINTING_TIMEOUT = option("execution.checkpointing.timeout", parse_duration_ms, 600_000,
+                               "A checkpoint not complete after this long is expired (aborted), ms.")
+CHECKPOINTING_MIN_PAUSE = option("execution.checkpointing.min-pause", parse_duration_ms, 0,
+                                 "Least time from the completion of one checkpoint to the next trigger, ms.")
+CHECKPOINTING_MAX_CONCURRENT = option("execution.checkpointing.max-concurrent-checkpoints", _parse_int, 1,
+                                      "Checkpoints that may be in progress at once.")
+CHECKPOINTING_TOLERABLE_FAILURES = option(
+    "execution.checkpointing.tolerable-failed-checkpoints", _parse_int, 0,
+    "Consecutive failed checkpoints (declined, expired, I/O errors) tolerated before the job fails.")
+CHECKPOINTING_NUM_RETAINED = option("execution.checkpointing.num-retained", _parse_int, 1,
+                                    "Completed checkpoints kept; older ones are subsumed and deleted.",
+                                    deprecated_keys=("state.checkpoints.num-retained",))
+CHECKPOINTING_EXTERNALIZED_RETENTION = option(
+    "execution.checkpointing.externalized-checkpoint-retention", _enum, "NO_EXTERNALIZED_CHECKPOINTS",
+    "What happens to retained checkpoints when the job ends: DELETE_ON_CANCELLATION, RETAIN_ON_CANCELLATION "
+    "or NO_EXTERNALIZED_CHECKPOINTS (deleted whenever the job ends).",
+    choices=("DELETE_ON_CANCELLATION", "RETAIN_ON_CANCELLATION", "NO_EXTERNALIZED_CHECKPOINTS"))
+CHECKPOINTING_INCREMENTAL = option("execution.checkpointing.incremental", _parse_bool, False,
+                                   "Incremental checkpoints where the state backend supports them (rocksdb).",
+                                   deprecated_keys=("state.backend.incremental",))
+CHECKPOINTS_DIRECTORY = option("execution.checkpointing.dir", _parse_str, None,
+                               "Directory (URI) of checkpoint data and metadata: <dir>/<job-id>/chk-<n>.",
+                               deprecated_keys=("state.checkpoints.dir", "state.backend.fs.checkpointdir"))
+SAVEPOINT_DIRECTORY = option("execution.checkpointing.savepoint-dir", _parse_str, None,
+                             "Default directory (URI) of savepoints.",
+                             deprecated_keys=("state.savepoints.dir", "savepoints.state.backend.fs.dir"))
+CHECKPOINTS_CREATE_SUBDIR = option("execution.checkpointing.create-subdir", _parse_bool, True,
+                                   "Whether checkpoints go to a sub-directory named by the job id.",
+                                   deprecated_keys=("state.checkpoints.create-subdir",))
+CHECKPOINTS_AFTER_TASKS_FINISH = option(
+    "execution.checkpointing.checkpoints-after-tasks-finish", _parse_bool, True,
+    "Whether checkpoints continue after some tasks finished (ended input channels count as aligned).",
+    deprecated_keys=("execution.checkpointing.checkpoints-after-tasks-finish.enabled",))
+STATE_BACKEND = option("state.backend.type", lambda v: str(v).strip().lower(), "hashmap",
+                       "State backend: hashmap (objects on the heap) or rocksdb.",
+                       deprecated_keys=("state.backend",), choices=("HASHMAP", "ROCKSDB"))
+
+# --- restart strategies (Flink 2 RestartStrategyOptions; the type is RESTART_STRATEGY above) ----------
+RESTART_FIXED_DELAY_ATTEMPTS = option("restart-strategy.fixed-delay.attempts", _parse_int, 1,
+                                      "fixed-delay: restarts before the job fails.")
+RESTART_FIXED_DELAY_DELAY = option("restart-strategy.fixed-delay.delay", parse_duration_ms, 1000,
+                                   "fixed-delay: wait before each restart, ms.")
+RESTART_FAILURE_RATE_MAX_FAILURES = option("restart-strategy.failure-rate.max-failures-per-interval", _parse_int, 1,
+                                           "failure-rate: restarts allowed within one interval.")
+RESTART_FAILURE_RATE_INTERVAL = option("restart-strategy.failure-rate.failure-rate-interval", parse_duration_ms,
+                                       60_000, "failure-rate: the interval failures are counted in, ms.")
+RESTART_FAILURE_RATE_DELAY = option("restart-strategy.failure-rate.delay", parse_duration_ms, 1000,
+                                    "failure-rate: wait before each restart, ms.")
+RESTART_EXP_INITIAL_BACKOFF = option("restart-strategy.exponential-delay.initial-backoff", parse_duration_ms, 1000,
+                                     "exponential-delay: first wait, ms.")
+RESTART_EXP_MAX_BACKOFF = option("restart-strategy.exponential-delay.max-backoff", parse_duration_ms, 60_000,
+                                 "exponential-delay: longest wait, ms.")
+RESTART_EXP_MULTIPLIER = option("restart-strategy.exponential-delay.backoff-multiplier", _parse_float, 1.5,
+                                "exponential-delay: the wait grows by this factor per restart.")
+RESTART_EXP_RESET_THRESHOLD = option("restart-strategy.exponential-delay.reset-backoff-threshold",
+                                     parse_duration_ms, 3_600_000,
+                                     "exponential-delay: running this long without failure resets the wait, ms.")
+RESTART_EXP_JITTER = option("restart-strategy.exponential-delay.jitter-factor", _parse_float, 0.1,
+                            "exponential-delay: random +/- share of the wait.")
+RESTART_EXP_ATTEMPTS = option("restart-strategy.exponential-delay.attempts-before-reset-backoff", _parse_int,
+                              2_147_483_647, "exponential-delay: restarts before the job fails (reset with the wait).")
