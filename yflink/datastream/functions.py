@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
 
 from yflink.datastream.state import (
     AggregatingState,
@@ -86,6 +86,16 @@ __all__ = [
 ]
 
 _TWO_INPUT = frozenset(__all__[__all__.index("BaseBroadcastProcessFunction"):])
+
+#: PyFlink's type variables (``from pyflink.datastream.functions import IN, OUT, KEY, W``): the window functions
+#: are generic in them, so ``class F(ProcessWindowFunction[tuple, tuple, str, TimeWindow])`` works.
+W = TypeVar("W")
+W2 = TypeVar("W2")
+IN = TypeVar("IN")
+IN1 = TypeVar("IN1")
+IN2 = TypeVar("IN2")
+OUT = TypeVar("OUT")
+KEY = TypeVar("KEY")
 
 
 class KeyedStateStore(ABC):
@@ -371,7 +381,7 @@ class SinkFunction(Function):
 
 
 # --- window functions (PyFlink ``WindowFunction`` ... ``ProcessAllWindowFunction``) --------------------------
-class WindowFunction(Function):
+class WindowFunction(Function, Generic[IN, OUT, KEY, W]):
     """Evaluates a window of a keyed stream: ``apply(key, window, inputs)`` yields the outputs."""
 
     @abstractmethod
@@ -379,7 +389,7 @@ class WindowFunction(Function):
         """Evaluate ``window`` of ``key`` whose elements are ``inputs``; yield zero or more outputs."""
 
 
-class AllWindowFunction(Function):
+class AllWindowFunction(Function, Generic[IN, OUT, W]):
     """Evaluates a window of a non-keyed stream (``window_all``): ``apply(window, inputs)`` yields the outputs."""
 
     @abstractmethod
@@ -415,10 +425,10 @@ class _WindowContext(ABC):
         """Emit ``value`` to the side output ``output_tag`` (timestamp: the window's max timestamp)."""
 
 
-class ProcessWindowFunction(Function):
+class ProcessWindowFunction(Function, Generic[IN, OUT, KEY, W]):
     """Evaluates a window of a keyed stream with a context (window, time, per-window and per-key state)."""
 
-    class Context(_WindowContext):
+    class Context(_WindowContext, Generic[W2]):
         """The context of ``process`` and ``clear``."""
 
     @abstractmethod
@@ -429,10 +439,10 @@ class ProcessWindowFunction(Function):
         """The window expired (watermark past its end plus the allowed lateness): delete its window state."""
 
 
-class ProcessAllWindowFunction(Function):
+class ProcessAllWindowFunction(Function, Generic[IN, OUT, W]):
     """Evaluates a window of a non-keyed stream (``window_all``) with a context."""
 
-    class Context(_WindowContext):
+    class Context(_WindowContext, Generic[W2]):
         """The context of ``process`` and ``clear``."""
 
     @abstractmethod

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any, Optional
+from typing import Any, Generic, Optional
 
-from yflink.datastream.functions import Function
+from yflink.datastream.functions import IN1, IN2, KEY, OUT, Function
 from yflink.datastream.state import BroadcastState, MapStateDescriptor, ReadOnlyBroadcastState
 from yflink.datastream.time_domain import TimeDomain
 from yflink.datastream.timerservice import TimerService
@@ -159,7 +159,7 @@ class BaseBroadcastProcessFunction(Function):
             ...
 
 
-class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+class BroadcastProcessFunction(BaseBroadcastProcessFunction, Generic[IN1, IN2, OUT]):
     """Connects a non-keyed stream with a broadcast stream (``ds.connect(rules.broadcast(descriptor))``)."""
 
     class Context(BaseBroadcastProcessFunction.Context, ABC):
@@ -177,7 +177,7 @@ class BroadcastProcessFunction(BaseBroadcastProcessFunction):
         """An element of the broadcast stream; update the broadcast state the same way in every instance."""
 
 
-class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction, Generic[KEY, IN1, IN2, OUT]):
     """Connects a keyed stream with a broadcast stream: keyed state and timers on the keyed side."""
 
     class Context(BaseBroadcastProcessFunction.Context, ABC):
