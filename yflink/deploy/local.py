@@ -71,7 +71,8 @@ class EmbeddedCluster:
         except BaseException:
             self.stop()
             raise
-        log.info("Embedded cluster up: REST at %s, %d TaskManagers x %d slots", self.rest_address,
+        # DEBUG, not INFO: PyFlink programs often log INFO to stdout, and must print what PyFlink prints.
+        log.debug("Embedded cluster up: REST at %s, %d TaskManagers x %d slots", self.rest_address,
                  self.num_taskmanagers, self.slots_per_taskmanager)
         return self
 
