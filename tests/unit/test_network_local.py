@@ -117,3 +117,29 @@ def test_batches_of_builtins_use_marshal_and_others_fall_back_to_pickle() -> Non
     frame = encode_batch([Point(1, 2)], None, hints)  # a tuple subclass must keep its type: pickle
     assert frame[4] == FRAME_DATA and type(pickle.loads(frame[5:])[0][0]) is Point
     assert not hints.use_marshal
+
+
+def test_blocked_channel_holds_its_data_until_unblocked() -> None:
+    """Barrier alignment (Flink "Stateful Stream Processing", Barriers): a blocked channel is not read."""
+
+    async def run() -> list[tuple[int, object]]:
+        registry = PartitionRegistry()
+        parts = []
+        gate = InputGate()
+        for name in ("a", "b"):
+            part = ResultPartition(name, 1, capacity=10)
+            registry.register(part)
+            parts.append(part)
+            LocalInputChannel(gate, InputChannelDescriptor(name, 0, "here", name), registry, 0)
+        await gate.connect()
+        gate.block(0)
+        parts[0].subpartitions[0].add((DATA, ["a1"], None))
+        parts[1].subpartitions[0].add((DATA, ["b1"], None))
+        first = gate.poll_now()
+        nothing = gate.poll_now()
+        gate.unblock_all()
+        second = gate.poll_now()
+        assert nothing is None
+        return [(first[0], first[1][1]), (second[0], second[1][1])]  # type: ignore[index]
+
+    assert asyncio.run(run()) == [(1, ["b1"]), (0, ["a1"])]

@@ -72,6 +72,8 @@ class InputGate:
         self._available: deque[int] = deque()
         self._queued: list[bool] = []
         self._event = asyncio.Event()
+        self._blocked: set[int] = set()  # channels held back for barrier alignment
+        self._parked: set[int] = set()  # blocked channels that have data waiting
 
     def add_channel(self, channel: InputChannel) -> int:
         self.channels.append(channel)
@@ -87,12 +89,27 @@ class InputGate:
     async def connect(self) -> None:
         await asyncio.gather(*(c.connect() for c in self.channels))
 
+    def block(self, index: int) -> None:
+        """Stop handing out items of channel ``index`` (exactly-once barrier alignment). Its data stays
+        queued; a local producer then waits for space and a remote one for credit, as in Flink."""
+        self._blocked.add(index)
+
+    def unblock_all(self) -> None:
+        """Hand out items of every channel again."""
+        self._blocked.clear()
+        for index in self._parked:
+            self.notify(index)
+        self._parked.clear()
+
     def poll_now(self) -> Optional[tuple[int, Item]]:
         """The next item if one is available without waiting."""
         available = self._available
         while available:
             index = available.popleft()
             self._queued[index] = False
+            if self._blocked and index in self._blocked:
+                self._parked.add(index)
+                continue
             channel = self.channels[index]
             item = channel.poll()
             if channel.has_data():
