@@ -44,3 +44,57 @@ def test_window_functions_are_generic_as_in_pyflink() -> None:
     assert ProcessAllWindowFunction[int, int, TimeWindow].Context[TimeWindow] is not None
     assert BroadcastProcessFunction[int, str, OUT] is not None
     assert KeyedBroadcastProcessFunction[KEY, int, str, OUT] is not None
+
+
+def test_partition_custom_sends_each_key_to_its_partition() -> None:
+    """Flink documentation, "Operators" > Physical Partitioning > Custom Partitioning."""
+    import pytest
+
+    from yflink.common.errors import GraphError
+    from yflink.datastream import Partitioner, StreamExecutionEnvironment
+    from yflink.datastream.functions import KeySelector, ProcessFunction
+    from yflink.testing.local_runner import LocalGraphRunner
+
+    class ByKey(Partitioner):
+        def partition(self, key: Any, num_partitions: int) -> int:
+            return int(key) % num_partitions
+
+    class First(KeySelector):
+        def get_key(self, value: Any) -> Any:
+            return value[0]
+
+    class WhereAmI(ProcessFunction):
+        def open(self, runtime_context: Any) -> None:
+            self.index = runtime_context.get_index_of_this_subtask()
+
+        def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Iterable[Any]:
+            yield value[0], self.index
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(3)
+    data = env.from_collection([(i, "x") for i in range(12)])
+    with_class = data.partition_custom(ByKey(), First()).process(WhereAmI())
+    with_lambda = data.partition_custom(lambda key, n: (key + 1) % n, lambda v: v[0]).process(WhereAmI())
+    runner = LocalGraphRunner(env.get_stream_graph()).run()
+    assert sorted(runner.values_of(with_class)) == [(i, i % 3) for i in range(12)]
+    assert sorted(runner.values_of(with_lambda)) == [(i, (i + 1) % 3) for i in range(12)]
+    with pytest.raises(GraphError, match="Cannot override partitioning for KeyedStream"):
+        data.key_by(lambda v: v[0]).partition_custom(ByKey(), First())
+    with pytest.raises(TypeError):
+        data.partition_custom(3, First())  # type: ignore[arg-type]
+
+
+def test_type_serializer_is_generic_and_pickles_by_default() -> None:
+    import io
+
+    from yflink.common.serializer import TypeSerializer, VoidNamespace, VoidNamespaceSerializer
+
+    class Windows(TypeSerializer[TimeWindow]):
+        pass
+
+    buffer = io.BytesIO()
+    Windows().serialize(TimeWindow(0, 5), buffer)
+    buffer.seek(0)
+    assert Windows().deserialize(buffer) == TimeWindow(0, 5)
+    assert Windows() == Windows()
+    assert VoidNamespaceSerializer().deserialize(io.BytesIO()) == VoidNamespace()

@@ -24,6 +24,7 @@ from yflink.datastream.functions import (
     KeyedProcessFunction,
     KeySelector,
     MapFunction,
+    Partitioner,
     ProcessFunction,
     ReduceFunction,
     SinkFunction,
@@ -296,6 +297,18 @@ class DataStream:
         """Send elements to the subtask of the same index (equal parallelism required)."""
         return self._partition(parts.ForwardPartitioner())
 
+    def partition_custom(self, partitioner: Union[Callable[[Any, int], int], Partitioner],
+                         key_selector: Union[Callable[[Any], Any], KeySelector]) -> DataStream:
+        """Send each element to subtask ``partitioner.partition(key_selector(element), number of subtasks)``
+        of the next operator (Flink documentation, "Operators" > Custom Partitioning)."""
+        if not isinstance(partitioner, Partitioner) and not callable(partitioner):
+            raise TypeError("Parameter partitioner should be type of Partitioner.")
+        if not isinstance(key_selector, KeySelector) and not callable(key_selector):
+            raise TypeError("Parameter key_selector should be type of KeySelector.")
+        partition = partitioner.partition if isinstance(partitioner, Partitioner) else partitioner
+        key_fn = key_selector.get_key if isinstance(key_selector, KeySelector) else key_selector
+        return self._partition(parts.CustomPartitionerWrapper(partition, key_fn))
+
     @overload
     def broadcast(self) -> DataStream: ...
 
@@ -522,6 +535,9 @@ class KeyedStream(DataStream):
         raise GraphError("Cannot override partitioning for KeyedStream.")
 
     def global_(self) -> DataStream:
+        raise GraphError("Cannot override partitioning for KeyedStream.")
+
+    def partition_custom(self, partitioner: Any, key_selector: Any) -> DataStream:
         raise GraphError("Cannot override partitioning for KeyedStream.")
 
     def set_parallelism(self, parallelism: int) -> DataStream:

@@ -62,6 +62,7 @@ __all__ = [
     "KeySelector",
     "KeyedProcessFunction",
     "MapFunction",
+    "Partitioner",
     "ProcessAllWindowFunction",
     "ProcessFunction",
     "ProcessWindowFunction",
@@ -222,6 +223,14 @@ class KeySelector(Function):
     @abstractmethod
     def get_key(self, value: Any) -> Any:
         ...
+
+
+class Partitioner(Function):
+    """Picks the downstream subtask of a key, for ``partition_custom`` (PyFlink ``Partitioner``)."""
+
+    @abstractmethod
+    def partition(self, key: Any, num_partitions: int) -> int:
+        """The partition (0 ... ``num_partitions - 1``) of ``key``."""
 
 
 class FunctionWrapper(Function):

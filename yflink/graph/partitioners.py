@@ -178,6 +178,33 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
             raise
 
 
+class CustomPartitionerWrapper(StreamPartitioner):
+    """Sends each record to ``partition(key_selector(record), num_channels)`` (Flink ``partitionCustom``).
+
+    Args:
+        partition: (key, number of channels) -> channel.
+        key_selector: record -> key.
+    """
+
+    def __init__(self, partition: Callable[[Any, int], int], key_selector: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.partition = partition
+        self.key_selector = key_selector
+
+    def name(self) -> str:
+        return "CUSTOM"
+
+    def route(self, values: list[Any], timestamps: Optional[list[int]]) -> Routed:
+        n = self.num_channels
+        partition, select = self.partition, self.key_selector
+        channels = [partition(select(value), n) for value in values]
+        for channel, value in zip(channels, values):
+            if not isinstance(channel, int) or not 0 <= channel < n:
+                raise ValueError(f"the custom partitioner returned {channel!r} for record {value!r}; "
+                                 f"partitions are 0 ... {n - 1}")
+        return _group(channels, values, timestamps, n)
+
+
 def _group(channels: list[int], values: list[Any], timestamps: Optional[list[int]], n: int) -> Routed:
     buckets: list[list[Any]] = [[] for _ in range(n)]
     if timestamps is None:
