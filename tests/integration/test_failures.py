@@ -171,3 +171,25 @@ def test_list_and_cancel_against_a_standalone_cluster(private_cluster: Cluster) 
     assert all(v["status"] == "CANCELED" for v in details["vertices"])  # type: ignore[index]
     wait_for(lambda: rest(address, "/overview")["slots-available"] == 4, 30,  # type: ignore[index]
              "every slot to be free again")
+
+
+def test_checkpoints_triggered_over_rest_complete_across_processes(private_cluster: Cluster) -> None:
+    """Barriers enter at both sources, are aligned by every keyed subtask (two channels each, local and remote),
+    and every task acknowledges (Flink "Stateful Stream Processing" > Checkpointing; REST POST
+    /jobs/:jobid/checkpoints)."""
+    address = private_cluster.rest_address
+    assert address is not None
+    submitted = yflink("run", "-d", "-m", address, str(JOBS / "checkpointed.py"))
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = wait_for(lambda: next((j["id"] for j in rest(address, "/jobs")["jobs"]  # type: ignore[index]
+                                    if j["status"] == "RUNNING"), None), 60, "the job to run")
+    wait_for(lambda: all(v["status"] == "RUNNING" for v in rest(address, f"/jobs/{job_id}")["vertices"]),  # type: ignore[index]
+             60, "every task to run")
+    for expected in (1, 2, 3):
+        reply = rest(address, f"/jobs/{job_id}/checkpoints", method="POST")
+        assert reply["request-id"] == str(expected)  # type: ignore[index]
+        wait_for(lambda n=expected: rest(address, f"/jobs/{job_id}/checkpoints")["counts"]["completed"] == n,  # type: ignore[index]
+                 30, f"checkpoint {expected} to complete")
+    stats = rest(address, f"/jobs/{job_id}/checkpoints")
+    assert stats["counts"]["failed"] == 0 and stats["latest"]["completed"]["id"] == 3  # type: ignore[index]
+    assert yflink("cancel", "-m", address, job_id).returncode == 0

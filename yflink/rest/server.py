@@ -185,6 +185,26 @@ async def cancel_job(request: web.Request) -> web.Response:
     return _json({}, status=202)
 
 
+async def trigger_checkpoint(request: web.Request) -> web.Response:
+    """``POST /jobs/{jobid}/checkpoints``: trigger a checkpoint now (Flink 1.19+); 202 ``{"request-id": id}``.
+
+    The id is the checkpoint's id; its outcome shows in ``GET /jobs/{jobid}/checkpoints``. A job that is not
+    running with every task RUNNING answers 409.
+    """
+    graph = _graph(request)
+    try:
+        checkpoint_id = await _dispatcher(request).trigger_checkpoint(graph.job_graph.job_id)
+    except RuntimeError as exc:
+        raise RestError(409, str(exc)) from None
+    return _json({"request-id": str(checkpoint_id)}, status=202)
+
+
+async def checkpoint_statistics(request: web.Request) -> web.Response:
+    """``GET /jobs/{jobid}/checkpoints``: Flink's CheckpointingStatistics (counts and the latest ids)."""
+    graph = _graph(request)
+    return _json(_dispatcher(request).checkpoint_statistics(graph.job_graph.job_id))
+
+
 async def collect(request: web.Request) -> web.Response:
     """``POST /jobs/{jobid}/coordinators/{operatorid}``: a page of a collect sink's records.
 
@@ -287,6 +307,8 @@ def create_app(dispatcher: DispatcherGateway) -> web.Application:
     app.router.add_get("/jobs/{jobid}/execution-result", execution_result)
     app.router.add_get("/jobs/{jobid}/vertices/{vertexid}", vertex_details)
     app.router.add_post("/jobs/{jobid}/coordinators/{operatorid}", collect)
+    app.router.add_post("/jobs/{jobid}/checkpoints", trigger_checkpoint)
+    app.router.add_get("/jobs/{jobid}/checkpoints", checkpoint_statistics)
     app.router.add_get("/overview", cluster_overview)
     app.router.add_get("/taskmanagers", task_managers)
     app.router.add_get("/config", dashboard_config)

@@ -83,5 +83,24 @@ class Dispatcher:
     def configuration(self) -> Configuration:
         return self.config
 
+    async def trigger_checkpoint(self, job_id: str) -> int:
+        """Trigger a checkpoint of ``job_id`` now; returns its id. KeyError: unknown job; RuntimeError: not
+        running."""
+        return await self.job_masters[job_id].trigger_checkpoint()
+
+    def checkpoint_statistics(self, job_id: str) -> dict[str, Any]:
+        """Flink's ``CheckpointingStatistics`` shape: counts and the latest completed/failed checkpoint."""
+        jm = self.job_masters[job_id]
+        completed, failed = sorted(jm.completed_checkpoints), sorted(jm.declined_checkpoints)
+        return {
+            "counts": {"restored": 0, "total": jm.last_checkpoint_id, "in_progress": len(jm.pending_checkpoints),
+                       "completed": len(completed), "failed": len(failed)},
+            "latest": {"completed": {"id": completed[-1]} if completed else None,
+                       "failed": {"id": failed[-1], "failure_message": jm.declined_checkpoints[failed[-1]]}
+                       if failed else None,
+                       "savepoint": None, "restored": None},
+            "history": [{"id": cid, "status": "COMPLETED"} for cid in completed[-10:]],
+        }
+
     def collect(self, job_id: str, operator_id: str, offset: int, max_records: int) -> CollectedRecords:
         return self.job_masters[job_id].read_collected(operator_id, offset, max_records)

@@ -63,6 +63,12 @@ class DispatcherGateway(Protocol):
     def collect(self, job_id: str, operator_id: str, offset: int, max_records: int) -> CollectedRecords:
         """Records of a collect sink from ``offset`` on; raises KeyError for an unknown job."""
 
+    async def trigger_checkpoint(self, job_id: str) -> int:
+        """Trigger a checkpoint now; returns its id. KeyError: unknown job; RuntimeError: not running."""
+
+    def checkpoint_statistics(self, job_id: str) -> dict[str, Any]:
+        """Flink's ``CheckpointingStatistics`` of the job (``GET /jobs/{jobid}/checkpoints``)."""
+
 
 class ResourceManagerGateway(Protocol):
     async def request_slot(self, job_id: str, allocation_id: str, job_master_address: str,

@@ -73,6 +73,18 @@ class JobMasterRouter(pb_grpc.JobMasterGatewayServicer):
             await jm.task_manager_lost(request.id, request.cause)
         return pb.Empty()
 
+    async def AcknowledgeCheckpoint(self, request: pb.CheckpointAck, context: Any) -> pb.Empty:
+        jm = await self._job_master(request.job_id, request.job_master_id, context)
+        assert jm is not None
+        await jm.acknowledge_checkpoint(request.execution_id, request.checkpoint_id, request.state)
+        return pb.Empty()
+
+    async def DeclineCheckpoint(self, request: pb.CheckpointDecline, context: Any) -> pb.Empty:
+        jm = await self._job_master(request.job_id, request.job_master_id, context)
+        assert jm is not None
+        await jm.decline_checkpoint(request.execution_id, request.checkpoint_id, request.reason)
+        return pb.Empty()
+
     async def CollectResults(self, request: pb.CollectBatch, context: Any) -> pb.Empty:
         jm = self.dispatcher.job_masters.get(request.job_id)
         if jm is not None:

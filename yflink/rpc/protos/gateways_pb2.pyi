@@ -166,6 +166,70 @@ class JobManagerHeartbeat(_message.Message):
     job_master_id: str
     def __init__(self, job_id: _Optional[str] = ..., job_master_id: _Optional[str] = ...) -> None: ...
 
+class TriggerCheckpointRequest(_message.Message):
+    __slots__ = ("job_id", "job_master_id", "execution_id", "checkpoint_id", "timestamp", "options")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_MASTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    job_master_id: str
+    execution_id: str
+    checkpoint_id: int
+    timestamp: int
+    options: bytes
+    def __init__(self, job_id: _Optional[str] = ..., job_master_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., timestamp: _Optional[int] = ..., options: _Optional[bytes] = ...) -> None: ...
+
+class CheckpointNotification(_message.Message):
+    __slots__ = ("job_id", "job_master_id", "execution_id", "checkpoint_id", "completed")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_MASTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    job_master_id: str
+    execution_id: str
+    checkpoint_id: int
+    completed: bool
+    def __init__(self, job_id: _Optional[str] = ..., job_master_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., completed: _Optional[bool] = ...) -> None: ...
+
+class CheckpointAck(_message.Message):
+    __slots__ = ("job_id", "job_master_id", "execution_id", "checkpoint_id", "state", "sync_duration_ms", "async_duration_ms", "alignment_duration_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_MASTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SYNC_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ASYNC_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    job_master_id: str
+    execution_id: str
+    checkpoint_id: int
+    state: bytes
+    sync_duration_ms: int
+    async_duration_ms: int
+    alignment_duration_ms: int
+    def __init__(self, job_id: _Optional[str] = ..., job_master_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., state: _Optional[bytes] = ..., sync_duration_ms: _Optional[int] = ..., async_duration_ms: _Optional[int] = ..., alignment_duration_ms: _Optional[int] = ...) -> None: ...
+
+class CheckpointDecline(_message.Message):
+    __slots__ = ("job_id", "job_master_id", "execution_id", "checkpoint_id", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_MASTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    job_master_id: str
+    execution_id: str
+    checkpoint_id: int
+    reason: str
+    def __init__(self, job_id: _Optional[str] = ..., job_master_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., checkpoint_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class SlotOffer(_message.Message):
     __slots__ = ("allocation_id", "slot_index", "data_address")
     ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -351,6 +351,16 @@ class TaskExecutorGatewayStub:
                 request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
                 response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.HeartbeatReply.FromString,
                 _registered_method=True)
+        self.TriggerCheckpoint = channel.unary_unary(
+                '/yflink.rpc.TaskExecutorGateway/TriggerCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.NotifyCheckpoint = channel.unary_unary(
+                '/yflink.rpc.TaskExecutorGateway/NotifyCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
         self.RegisterSlotWorker = channel.unary_unary(
                 '/yflink.rpc.TaskExecutorGateway/RegisterSlotWorker',
                 request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.SlotWorkerRegistration.SerializeToString,
@@ -364,6 +374,16 @@ class TaskExecutorGatewayStub:
         self.ReportTaskMetrics = channel.unary_unary(
                 '/yflink.rpc.TaskExecutorGateway/ReportTaskMetrics',
                 request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TaskMetricsReport.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AcknowledgeCheckpoint = channel.unary_unary(
+                '/yflink.rpc.TaskExecutorGateway/AcknowledgeCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeclineCheckpoint = channel.unary_unary(
+                '/yflink.rpc.TaskExecutorGateway/DeclineCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.SerializeToString,
                 response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
                 _registered_method=True)
 
@@ -407,6 +427,20 @@ class TaskExecutorGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TriggerCheckpoint(self, request, context):
+        """at a source task
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NotifyCheckpoint(self, request, context):
+        """complete or aborted
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterSlotWorker(self, request, context):
         """From this TaskManager's own slot workers:
         """
@@ -421,6 +455,18 @@ class TaskExecutorGatewayServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportTaskMetrics(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineCheckpoint(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -459,6 +505,16 @@ def add_TaskExecutorGatewayServicer_to_server(servicer, server):
                     request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
                     response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.HeartbeatReply.SerializeToString,
             ),
+            'TriggerCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'NotifyCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
             'RegisterSlotWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterSlotWorker,
                     request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.SlotWorkerRegistration.FromString,
@@ -472,6 +528,16 @@ def add_TaskExecutorGatewayServicer_to_server(servicer, server):
             'ReportTaskMetrics': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportTaskMetrics,
                     request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TaskMetricsReport.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'AcknowledgeCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'DeclineCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.FromString,
                     response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
             ),
     }
@@ -648,6 +714,60 @@ class TaskExecutorGateway:
             _registered_method=True)
 
     @staticmethod
+    def TriggerCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.TaskExecutorGateway/TriggerCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.TaskExecutorGateway/NotifyCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RegisterSlotWorker(request,
             target,
             options=(),
@@ -728,6 +848,60 @@ class TaskExecutorGateway:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def AcknowledgeCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.TaskExecutorGateway/AcknowledgeCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.TaskExecutorGateway/DeclineCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class JobMasterGatewayStub:
     """Missing associated documentation comment in .proto file."""
@@ -766,6 +940,16 @@ class JobMasterGatewayStub:
         self.CollectResults = channel.unary_unary(
                 '/yflink.rpc.JobMasterGateway/CollectResults',
                 request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CollectBatch.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AcknowledgeCheckpoint = channel.unary_unary(
+                '/yflink.rpc.JobMasterGateway/AcknowledgeCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeclineCheckpoint = channel.unary_unary(
+                '/yflink.rpc.JobMasterGateway/DeclineCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.SerializeToString,
                 response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
                 _registered_method=True)
 
@@ -809,6 +993,18 @@ class JobMasterGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgeCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobMasterGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -840,6 +1036,16 @@ def add_JobMasterGatewayServicer_to_server(servicer, server):
             'CollectResults': grpc.unary_unary_rpc_method_handler(
                     servicer.CollectResults,
                     request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CollectBatch.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'AcknowledgeCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'DeclineCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.FromString,
                     response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
             ),
     }
@@ -1015,6 +1221,60 @@ class JobMasterGateway:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def AcknowledgeCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.JobMasterGateway/AcknowledgeCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointAck.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.JobMasterGateway/DeclineCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointDecline.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SlotWorkerGatewayStub:
     """Missing associated documentation comment in .proto file."""
@@ -1033,6 +1293,16 @@ class SlotWorkerGatewayStub:
         self.CancelTask = channel.unary_unary(
                 '/yflink.rpc.SlotWorkerGateway/CancelTask',
                 request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CancelExecutionRequest.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.TriggerCheckpoint = channel.unary_unary(
+                '/yflink.rpc.SlotWorkerGateway/TriggerCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.SerializeToString,
+                response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+                _registered_method=True)
+        self.NotifyCheckpoint = channel.unary_unary(
+                '/yflink.rpc.SlotWorkerGateway/NotifyCheckpoint',
+                request_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.SerializeToString,
                 response_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
                 _registered_method=True)
         self.Shutdown = channel.unary_unary(
@@ -1057,6 +1327,18 @@ class SlotWorkerGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TriggerCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NotifyCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Shutdown(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -1074,6 +1356,16 @@ def add_SlotWorkerGatewayServicer_to_server(servicer, server):
             'CancelTask': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelTask,
                     request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CancelExecutionRequest.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'TriggerCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.FromString,
+                    response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
+            ),
+            'NotifyCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyCheckpoint,
+                    request_deserializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.FromString,
                     response_serializer=yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.SerializeToString,
             ),
             'Shutdown': grpc.unary_unary_rpc_method_handler(
@@ -1135,6 +1427,60 @@ class SlotWorkerGateway:
             target,
             '/yflink.rpc.SlotWorkerGateway/CancelTask',
             yflink_dot_rpc_dot_protos_dot_gateways__pb2.CancelExecutionRequest.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.SlotWorkerGateway/TriggerCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.TriggerCheckpointRequest.SerializeToString,
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yflink.rpc.SlotWorkerGateway/NotifyCheckpoint',
+            yflink_dot_rpc_dot_protos_dot_gateways__pb2.CheckpointNotification.SerializeToString,
             yflink_dot_rpc_dot_protos_dot_gateways__pb2.Empty.FromString,
             options,
             channel_credentials,

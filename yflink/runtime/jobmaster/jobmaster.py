@@ -84,6 +84,10 @@ class JobMaster:
         self.collect_buffers: dict[str, CollectBuffer] = {}
         self._deployed = False
         self._finished = False
+        self.last_checkpoint_id = 0
+        self.pending_checkpoints: dict[int, dict[str, bytes]] = {}  # id -> execution id -> task state
+        self.completed_checkpoints: dict[int, dict[str, bytes]] = {}
+        self.declined_checkpoints: dict[int, str] = {}
         self._background: list[asyncio.Task[Any]] = []
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -190,6 +194,61 @@ class JobMaster:
         next_offset = offset + len(chunk)
         done = terminal and next_offset - buffer.base_offset >= len(buffer.records)
         return CollectedRecords(chunk, next_offset, done)
+
+    # --- checkpoints (plumbing; the CheckpointCoordinator of the checkpointing issue takes over here) ----------
+    async def trigger_checkpoint(self, options: Any = None) -> int:
+        """Start a checkpoint: barriers enter at every source task. Returns its id.
+
+        Raises:
+            RuntimeError: the job is not RUNNING with every task RUNNING.
+        """
+        if self.graph.status is not JobStatus.RUNNING or any(
+                ex.state is not ExecutionState.RUNNING for ex in self.graph.executions()):
+            raise RuntimeError(f"job {self.job_id} is not running with all tasks RUNNING; no checkpoint")
+        self.last_checkpoint_id += 1
+        checkpoint_id = self.last_checkpoint_id
+        self.pending_checkpoints[checkpoint_id] = {}
+        now = _now_ms()
+        payload = pickle.dumps(options, protocol=5) if options is not None else b""
+        for vertex in self.graph.vertices:
+            if not vertex.job_vertex.is_source:
+                continue
+            for ex in vertex.executions:
+                assert ex.slot is not None
+                await call("TriggerCheckpoint", self.channels.task_executor(ex.slot.task_executor_address)
+                           .TriggerCheckpoint(pb.TriggerCheckpointRequest(
+                               job_id=self.job_id, job_master_id=self.id, execution_id=ex.id,
+                               checkpoint_id=checkpoint_id, timestamp=now, options=payload),
+                               timeout=self.ask_timeout_s))
+        return checkpoint_id
+
+    async def acknowledge_checkpoint(self, execution_id: str, checkpoint_id: int, state: bytes) -> None:
+        acks = self.pending_checkpoints.get(checkpoint_id)
+        if acks is None or self.graph.execution(execution_id) is None:
+            return
+        acks[execution_id] = state
+        if len(acks) == sum(1 for _ in self.graph.executions()):
+            del self.pending_checkpoints[checkpoint_id]
+            self.completed_checkpoints[checkpoint_id] = acks
+            await self._notify_checkpoint(checkpoint_id, completed=True)
+
+    async def decline_checkpoint(self, execution_id: str, checkpoint_id: int, reason: str) -> None:
+        if self.pending_checkpoints.pop(checkpoint_id, None) is not None:
+            log.info("checkpoint %d of job %s declined by %s: %s", checkpoint_id, self.job_id, execution_id, reason)
+            self.declined_checkpoints[checkpoint_id] = reason
+            await self._notify_checkpoint(checkpoint_id, completed=False)
+
+    async def _notify_checkpoint(self, checkpoint_id: int, completed: bool) -> None:
+        for ex in self.graph.executions():
+            if ex.slot is None or ex.state.is_terminal:
+                continue
+            try:
+                await call("NotifyCheckpoint", self.channels.task_executor(ex.slot.task_executor_address)
+                           .NotifyCheckpoint(pb.CheckpointNotification(
+                               job_id=self.job_id, job_master_id=self.id, execution_id=ex.id,
+                               checkpoint_id=checkpoint_id, completed=completed), timeout=self.ask_timeout_s))
+            except RpcError as exc:
+                log.warning("checkpoint %d notification to %s failed: %s", checkpoint_id, ex.name, exc)
 
     async def cancel(self) -> None:
         self.graph.cancel(_now_ms())

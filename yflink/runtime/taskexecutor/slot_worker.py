@@ -16,6 +16,7 @@ import os
 import pickle
 from typing import Any, Optional
 
+from yflink.checkpoint.barriers import CheckpointOptions
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.rpc.protos import gateways_pb2 as pb
@@ -95,7 +96,7 @@ class SlotWorker(pb_grpc.SlotWorkerGatewayServicer):
     # --- SlotWorkerGateway -------------------------------------------------------------------------
     async def DeployTask(self, request: pb.DeployTaskRequest, context: Any) -> pb.Empty:
         tdd = pickle.loads(request.deployment)
-        task = Task(tdd, self.registry, self.data_address, self._report_state, self._send_collect)
+        task = Task(tdd, self.registry, self.data_address, self._report_state, self._send_collect, self)
         self.tasks[tdd.execution_id] = task
         task.start()
         return pb.Empty()
@@ -105,6 +106,31 @@ class SlotWorker(pb_grpc.SlotWorkerGatewayServicer):
         if task is not None:
             task.cancel()
         return pb.Empty()
+
+    async def TriggerCheckpoint(self, request: pb.TriggerCheckpointRequest, context: Any) -> pb.Empty:
+        task = self.tasks.get(request.execution_id)
+        options = pickle.loads(request.options) if request.options else CheckpointOptions()
+        if task is not None:
+            task.trigger_checkpoint(request.checkpoint_id, request.timestamp, options)
+        return pb.Empty()
+
+    async def NotifyCheckpoint(self, request: pb.CheckpointNotification, context: Any) -> pb.Empty:
+        task = self.tasks.get(request.execution_id)
+        if task is not None:
+            task.notify_checkpoint(request.checkpoint_id, request.completed)
+        return pb.Empty()
+
+    # --- CheckpointReporter (called by tasks) --------------------------------------------------------------
+    def acknowledge(self, tdd: Any, checkpoint_id: int, state: bytes, sync_ms: int, alignment_ms: int) -> None:
+        self._outbox.put_nowait(("ack", pb.CheckpointAck(
+            job_id=tdd.job_id, job_master_id=tdd.job_master_id, execution_id=tdd.execution_id,
+            checkpoint_id=checkpoint_id, state=state, sync_duration_ms=sync_ms,
+            alignment_duration_ms=alignment_ms)))
+
+    def decline(self, tdd: Any, checkpoint_id: int, reason: str) -> None:
+        self._outbox.put_nowait(("decline", pb.CheckpointDecline(
+            job_id=tdd.job_id, job_master_id=tdd.job_master_id, execution_id=tdd.execution_id,
+            checkpoint_id=checkpoint_id, reason=reason)))
 
     async def Shutdown(self, request: pb.Empty, context: Any) -> pb.Empty:
         self._stopped.set()
@@ -136,6 +162,11 @@ class SlotWorker(pb_grpc.SlotWorkerGatewayServicer):
                         payload, timeout=self.ask_timeout_s))
                 elif kind == "metrics":
                     await self._send_metrics(payload)
+                elif kind == "ack":
+                    await call("AcknowledgeCheckpoint", self._tm.AcknowledgeCheckpoint(
+                        payload, timeout=self.ask_timeout_s))
+                elif kind == "decline":
+                    await call("DeclineCheckpoint", self._tm.DeclineCheckpoint(payload, timeout=self.ask_timeout_s))
                 elif kind == "collect":
                     address, batch = payload
                     await call("CollectResults", self.channels.job_master(address).CollectResults(

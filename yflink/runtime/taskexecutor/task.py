@@ -16,10 +16,12 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import cloudpickle
 
+from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier
+from yflink.checkpoint.options import CheckpointingMode
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import ChainSpec
@@ -30,6 +32,7 @@ from yflink.runtime.network.gate import InputGate, LocalInputChannel, RemoteInpu
 from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
 from yflink.runtime.states import ExecutionState
+from yflink.runtime.taskexecutor.checkpointing import TaskCheckpointer
 from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
@@ -40,6 +43,15 @@ log = logging.getLogger(__name__)
 PROCESSING_TIME_TICK_S = 0.05  # longest wait between processing-time callbacks (timers, periodic watermarks)
 
 StateReporter = Callable[[str, ExecutionState, Optional[str]], None]
+class CheckpointReporter(Protocol):
+    """Where a task's checkpoint acknowledgements and declines go (its slot worker, then the JobMaster)."""
+
+    def acknowledge(self, tdd: TaskDeploymentDescriptor, checkpoint_id: int, state: bytes, sync_ms: int,
+                    alignment_ms: int) -> None: ...
+
+    def decline(self, tdd: TaskDeploymentDescriptor, checkpoint_id: int, reason: str) -> None: ...
+
+
 #: (deployment, operator id, subtask index, records, end of input)
 TaskCollectSender = Callable[[TaskDeploymentDescriptor, str, int, list[Any], bool], None]
 
@@ -64,7 +76,8 @@ class Task:
     """
 
     def __init__(self, tdd: TaskDeploymentDescriptor, registry: PartitionRegistry, data_address: str,
-                 report: StateReporter, collect_sender: TaskCollectSender) -> None:
+                 report: StateReporter, collect_sender: TaskCollectSender,
+                 checkpoint_reporter: Optional[CheckpointReporter] = None) -> None:
         self.tdd = tdd
         self.registry = registry
         self.data_address = data_address
@@ -77,6 +90,8 @@ class Task:
         self.gate = InputGate()
         self._asyncio_task: Optional[asyncio.Task[None]] = None
         self._timer_error: Optional[BaseException] = None
+        self.checkpoint_reporter = checkpoint_reporter
+        self.checkpointer: Optional[TaskCheckpointer] = None
         config = Configuration()
         for k, v in tdd.config.items():
             config.set_string(k, v)
@@ -85,6 +100,8 @@ class Task:
                                  if config.get(opts.BUFFER_TIMEOUT_ENABLED) else None)
         self.credits = max(1, config.get(opts.BUFFERS_PER_CHANNEL)) + 2
         self.capacity = max(1, config.get(opts.BUFFERS_PER_CHANNEL))
+        self._checkpointing_mode = CheckpointingMode(config.get(opts.CHECKPOINTING_MODE))
+        self._checkpoint_timeout_ms = config.get(opts.CHECKPOINTING_TIMEOUT) or None
 
     @property
     def execution_id(self) -> str:
@@ -200,7 +217,32 @@ class Task:
                         max_parallelism=tdd.max_parallelism, attempt_number=tdd.attempt_number,
                         job_parameters={k: str(v) for k, v in tdd.config.items()})
         self._task_info = info
-        return OperatorChain(spec, self.writers, info, self._keyed_backend, self._configure)
+        chain = OperatorChain(spec, self.writers, info, self._keyed_backend, self._configure)
+        self.checkpointer = TaskCheckpointer(
+            self._checkpointing_mode, self.gate if self.gate.channels else None, self.writers,
+            ack=self._ack_checkpoint, decline=self._decline_checkpoint, timeout_ms=self._checkpoint_timeout_ms)
+        self.checkpointer.chain = chain
+        return chain
+
+    # --- checkpoints ------------------------------------------------------------------------------------------
+    def trigger_checkpoint(self, checkpoint_id: int, timestamp: int, options: Any) -> None:
+        """The JobMaster triggers checkpoint ``checkpoint_id`` at this source task (taken between batches)."""
+        if self.checkpointer is None or self.state is not ExecutionState.RUNNING:
+            self._decline_checkpoint(checkpoint_id, f"task is {self.state.value}, not RUNNING")
+            return
+        self.checkpointer.trigger_at_source(CheckpointBarrier(checkpoint_id, timestamp, options))
+
+    def notify_checkpoint(self, checkpoint_id: int, completed: bool) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.notify(checkpoint_id, completed)
+
+    def _ack_checkpoint(self, checkpoint_id: int, state: bytes, sync_ms: int, alignment_ms: int) -> None:
+        if self.checkpoint_reporter is not None:
+            self.checkpoint_reporter.acknowledge(self.tdd, checkpoint_id, state, sync_ms, alignment_ms)
+
+    def _decline_checkpoint(self, checkpoint_id: int, reason: str) -> None:
+        if self.checkpoint_reporter is not None:
+            self.checkpoint_reporter.decline(self.tdd, checkpoint_id, reason)
 
     def _configure(self, op: StreamOperator) -> None:
         if isinstance(op, CollectSinkOperator):
@@ -223,7 +265,10 @@ class Task:
         metrics = self.metrics
         clock = time.perf_counter
         writers = self.writers
+        checkpointer = self.checkpointer
         while True:
+            if checkpointer is not None and checkpointer.pending_trigger is not None:
+                checkpointer.take_pending_trigger()
             start = clock()
             n = head.emit_next(batch_size)
             metrics.busy_ms += (clock() - start) * 1000.0
@@ -263,6 +308,8 @@ class Task:
         watermark_handlers = {0: head.process_watermark,
                               1: getattr(head, "process_watermark1", head.process_watermark),
                               2: getattr(head, "process_watermark2", head.process_watermark)}
+        checkpointer = self.checkpointer
+        assert checkpointer is not None
         status_handlers = {0: head.process_watermark_status,
                            1: getattr(head, "process_watermark_status1", head.process_watermark_status),
                            2: getattr(head, "process_watermark_status2", head.process_watermark_status)}
@@ -304,8 +351,15 @@ class Task:
                     advanced, idleness = valve.input_status(local, event.idle)
                     if idleness is not None:
                         status_handlers[channels[index].type_number](idleness)
+                elif isinstance(event, CheckpointBarrier):
+                    advanced = None
+                    checkpointer.on_barrier(index, event)
+                elif isinstance(event, CancelCheckpointMarker):
+                    advanced = None
+                    checkpointer.on_cancellation_marker(index, event)
                 elif isinstance(event, EndOfPartition):
                     remaining -= 1
+                    checkpointer.on_end_of_partition(index)
                     advanced = None  # a finished input must not push event time to +infinity by itself
                     valve.ended[local] = True
                 else:

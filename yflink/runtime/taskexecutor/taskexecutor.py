@@ -342,6 +342,43 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         except RpcError as exc:
             log.warning("could not report %s of %s: %s", state.state, state.execution_id, exc)
 
+    def _slot_of_execution(self, execution_id: str) -> Optional[Slot]:
+        return next((s for s in self.slots if execution_id in s.executions), None)
+
+    async def TriggerCheckpoint(self, request: pb.TriggerCheckpointRequest, context: Any) -> pb.Empty:
+        slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.worker is not None:
+            await call("TriggerCheckpoint", self.channels.slot_worker(slot.worker.control_address)
+                       .TriggerCheckpoint(request, timeout=self.ask_timeout_s))
+        return pb.Empty()
+
+    async def NotifyCheckpoint(self, request: pb.CheckpointNotification, context: Any) -> pb.Empty:
+        slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.worker is not None:
+            await call("NotifyCheckpoint", self.channels.slot_worker(slot.worker.control_address)
+                       .NotifyCheckpoint(request, timeout=self.ask_timeout_s))
+        return pb.Empty()
+
+    async def AcknowledgeCheckpoint(self, request: pb.CheckpointAck, context: Any) -> pb.Empty:
+        slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.job_master_address:
+            try:
+                await call("AcknowledgeCheckpoint", self.channels.job_master(slot.job_master_address)
+                           .AcknowledgeCheckpoint(request, timeout=self.ask_timeout_s))
+            except RpcError as exc:
+                log.warning("checkpoint %d acknowledgement not delivered: %s", request.checkpoint_id, exc)
+        return pb.Empty()
+
+    async def DeclineCheckpoint(self, request: pb.CheckpointDecline, context: Any) -> pb.Empty:
+        slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.job_master_address:
+            try:
+                await call("DeclineCheckpoint", self.channels.job_master(slot.job_master_address)
+                           .DeclineCheckpoint(request, timeout=self.ask_timeout_s))
+            except RpcError as exc:
+                log.warning("checkpoint %d decline not delivered: %s", request.checkpoint_id, exc)
+        return pb.Empty()
+
     async def ReportTaskMetrics(self, request: pb.TaskMetricsReport, context: Any) -> pb.Empty:
         slot = next((s for s in self.slots if s.job_id == request.job_id), None)
         if slot is not None and slot.job_master_address:
