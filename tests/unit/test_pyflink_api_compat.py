@@ -98,3 +98,38 @@ def test_type_serializer_is_generic_and_pickles_by_default() -> None:
     assert Windows().deserialize(buffer) == TimeWindow(0, 5)
     assert Windows() == Windows()
     assert VoidNamespaceSerializer().deserialize(io.BytesIO()) == VoidNamespace()
+
+
+def test_project_keeps_the_chosen_tuple_fields() -> None:
+    """Flink ``DataStream.project`` (PyFlink ``project(*field_indexes)``): Tuple streams only."""
+    import pytest
+
+    from yflink.common import Types
+    from yflink.datastream import StreamExecutionEnvironment
+    from yflink.testing.local_runner import LocalGraphRunner
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    rows = env.from_collection([(1, "a", 2.5), (2, "b", 3.5)],
+                               type_info=Types.TUPLE([Types.INT(), Types.STRING(), Types.DOUBLE()]))
+    projected = rows.project(2, 0)
+    assert projected.get_type() == Types.TUPLE([Types.DOUBLE(), Types.INT()])
+    assert projected.get_name() == "Projection"
+    assert sorted(LocalGraphRunner(env.get_stream_graph()).run().values_of(projected)) == [(2.5, 1), (3.5, 2)]
+    with pytest.raises(IndexError):
+        rows.project(3)
+    with pytest.raises(TypeError, match="only supports Tuple"):
+        env.from_collection([1, 2]).project(0)
+
+
+def test_stream_time_characteristic_of_flink_1x_switches_periodic_watermarks() -> None:
+    """Flink 1.12+ ``setStreamTimeCharacteristic``: event time by default; ProcessingTime sets the auto-watermark
+    interval to 0, the others to 200 ms."""
+    from yflink.datastream import StreamExecutionEnvironment, TimeCharacteristic
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    assert env.get_stream_time_characteristic() is TimeCharacteristic.EventTime
+    env.set_stream_time_characteristic(TimeCharacteristic.ProcessingTime)
+    assert env.get_config().get_auto_watermark_interval() == 0
+    env.set_stream_time_characteristic(TimeCharacteristic.EventTime)
+    assert env.get_config().get_auto_watermark_interval() == 200
+    assert env.get_stream_time_characteristic() is TimeCharacteristic.EventTime

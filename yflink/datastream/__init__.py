@@ -93,6 +93,7 @@ __all__ = [
     "SourceFunction",
     "StateDescriptor",
     "StreamExecutionEnvironment",
+    "TimeCharacteristic",
     "TimeDomain",
     "TimerService",
     "ValueState",
@@ -105,6 +106,7 @@ _LAZY = {
     "DataStreamSink": "yflink.datastream.data_stream",
     "KeyedStream": "yflink.datastream.data_stream",
     "StreamExecutionEnvironment": "yflink.datastream.stream_execution_environment",
+    "TimeCharacteristic": "yflink.datastream.time_characteristic",
 }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from yflink.common.errors import GraphError
-from yflink.common.typeinfo import TypeInformation, Types
+from yflink.common.typeinfo import TupleTypeInfo, TypeInformation, Types
 from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.functions import (
     FilterFunction,
@@ -190,6 +190,18 @@ class DataStream:
         _check_function(func, MapFunction, "MapFunction")
         key = self._key_selector()
         return self._one_input("Map", simple_ops.StreamMap(func, "Map", key), output_type, key)
+
+    def project(self, *field_indexes: int) -> DataStream:
+        """Tuples of the given fields of each element, in the given order (Flink ``project``; the stream must
+        be of ``Types.TUPLE``)."""
+        tuple_type = self.get_type()
+        if not isinstance(tuple_type, TupleTypeInfo):
+            raise TypeError("project() only supports Tuple DataStream")
+        types = tuple_type.get_field_types()
+        indexes = tuple(int(i) for i in field_indexes)
+        if not indexes or not all(0 <= i < len(types) for i in indexes):
+            raise IndexError(f"project() needs field indexes in 0 ... {len(types) - 1}, got {field_indexes}")
+        return self.map(_Projection(indexes), output_type=Types.TUPLE([types[i] for i in indexes])).name("Projection")
 
     def flat_map(self, func: Union[Callable[[Any], Any], FlatMapFunction],
                  output_type: Optional[TypeInformation] = None) -> DataStream:
@@ -387,6 +399,16 @@ class DataStream:
             return iterator
         with iterator:
             return [element for _, element in zip(range(limit), iterator, strict=False)]
+
+
+class _Projection(MapFunction):
+    """``project``'s map: the fields at ``indexes`` as a tuple."""
+
+    def __init__(self, indexes: tuple[int, ...]) -> None:
+        self.indexes = indexes
+
+    def map(self, value: Any) -> tuple[Any, ...]:
+        return tuple(value[i] for i in self.indexes)
 
 
 class DataStreamSink:

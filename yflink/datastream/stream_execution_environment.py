@@ -29,6 +29,7 @@ from yflink.common.watermark_strategy import WatermarkStrategy
 from yflink.datastream.data_stream import SOURCE_PREFIX, DataStream
 from yflink.datastream.execution_mode import RuntimeExecutionMode
 from yflink.datastream.functions import SourceFunction
+from yflink.datastream.time_characteristic import TimeCharacteristic
 from yflink.graph import executor as executors
 from yflink.graph.stream_graph import DEFAULT_SLOT_SHARING_GROUP, StreamGraph, generate_stream_graph
 from yflink.graph.transformations import (
@@ -73,6 +74,7 @@ class StreamExecutionEnvironment:
         if configuration is not None:
             self._config.add_all(configuration)
         self._transformations: list[Transformation] = []
+        self._time_characteristic = TimeCharacteristic.EventTime
 
     @staticmethod
     def get_execution_environment(configuration: Optional[Configuration] = None) -> StreamExecutionEnvironment:
@@ -128,6 +130,19 @@ class StreamExecutionEnvironment:
         if not self._config.get(opts.BUFFER_TIMEOUT_ENABLED):
             return -1
         return self._config.get(opts.BUFFER_TIMEOUT)
+
+    def set_stream_time_characteristic(self, characteristic: TimeCharacteristic) -> StreamExecutionEnvironment:
+        """Flink 1.x's time characteristic (deprecated; event time is the default): ``ProcessingTime`` turns
+        periodic watermarks off (``pipeline.auto-watermark-interval: 0``), the others set them to 200 ms."""
+        if not isinstance(characteristic, TimeCharacteristic):
+            raise TypeError(f"expected a TimeCharacteristic, got {characteristic!r}")
+        self._time_characteristic = characteristic
+        interval = 0 if characteristic is TimeCharacteristic.ProcessingTime else 200
+        self.get_config().set_auto_watermark_interval(interval)
+        return self
+
+    def get_stream_time_characteristic(self) -> TimeCharacteristic:
+        return self._time_characteristic
 
     def disable_operator_chaining(self) -> StreamExecutionEnvironment:
         """Run every operator in its own task (``pipeline.operator-chaining.enabled: false``)."""
