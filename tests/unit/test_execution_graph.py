@@ -91,3 +91,25 @@ def test_lost_task_manager_fails_its_executions() -> None:
     eg.executions_lost("tm-1", "heartbeat timed out", 4)
     assert eg.status is J.FAILED
     assert "heartbeat timed out" in (eg.failure or "")
+
+
+def test_failure_with_restart_allowed_goes_restarting_then_running_with_new_attempts() -> None:
+    """Flink "Task Failure Recovery": a restart strategy turns FAILING into RESTARTING, then new attempts run."""
+    eg = graph()
+    deploy_all(eg)
+    exs = list(eg.executions())
+    for ex in exs:
+        eg.update_state(ex.id, S.RUNNING, 3)
+    eg.update_state(exs[0].id, S.FAILED, 4, "boom")
+    eg.restart_pending = True
+    for ex in eg.executions_to_cancel():
+        eg.mark_canceling(ex.id, 5)
+        eg.update_state(ex.id, S.CANCELED, 6)
+    assert eg.status is J.RESTARTING
+    eg.restart(7)
+    assert eg.status is J.RUNNING and eg.restarts == 1
+    assert eg.failure_history == [(4, exs[0].name + " failed: boom")]
+    fresh = list(eg.executions())
+    assert all(e.attempt_number == 1 and e.state is S.SCHEDULED for e in fresh)
+    assert {e.id for e in fresh}.isdisjoint({e.id for e in exs})
+    assert eg.execution(exs[0].id) is None  # reports of old attempts are ignored

@@ -7,7 +7,7 @@ Source of the semantics: Flink ``TaskDeploymentDescriptor``, ``ResultPartitionDe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 
 def partition_id(edge_id: str, producer_execution_id: str) -> str:
@@ -56,6 +56,8 @@ class TaskDeploymentDescriptor:
     partitions: list[ResultPartitionDescriptor]
     gates: list[InputGateDescriptor]
     config: dict[str, Any] = field(default_factory=dict)
+    #: pickled ``{stream node id: [OperatorSnapshot of every subtask of the checkpoint]}`` to restore, or None
+    restored_state: Optional[bytes] = None
 
 
 def pointwise_sources(consumer_index: int, producer_parallelism: int, consumer_parallelism: int) -> list[int]:

@@ -93,12 +93,14 @@ class Dispatcher:
         jm = self.job_masters[job_id]
         completed, failed = sorted(jm.completed_checkpoints), sorted(jm.declined_checkpoints)
         return {
-            "counts": {"restored": 0, "total": jm.last_checkpoint_id, "in_progress": len(jm.pending_checkpoints),
-                       "completed": len(completed), "failed": len(failed)},
+            "counts": {"restored": len(jm.restored_checkpoints), "total": jm.last_checkpoint_id,
+                       "in_progress": len(jm.pending_checkpoints), "completed": len(completed),
+                       "failed": len(failed)},
             "latest": {"completed": {"id": completed[-1]} if completed else None,
                        "failed": {"id": failed[-1], "failure_message": jm.declined_checkpoints[failed[-1]]}
                        if failed else None,
-                       "savepoint": None, "restored": None},
+                       "savepoint": None,
+                       "restored": {"id": jm.restored_checkpoints[-1]} if jm.restored_checkpoints else None},
             "history": [{"id": cid, "status": "COMPLETED"} for cid in completed[-10:]],
         }
 

@@ -91,6 +91,14 @@ class NexmarkSourceReader(SourceReader):
         self.generator = self.source.generator()
         self._wall_base_ms = time.monotonic() * 1000.0
 
+    def snapshot_state(self) -> int:
+        """The position to resume from: :attr:`next_index` (the global index of the next event)."""
+        return self.next_index
+
+    def restore_state(self, state: int) -> None:
+        """Resume at event ``state`` (called after :meth:`open`)."""
+        self.next_index = int(state)
+
     def poll_batch(self, max_records: int) -> PolledBatch:
         generator = self.generator
         assert generator is not None, "NexmarkSourceReader.open() was not called"

@@ -47,6 +47,14 @@ class CollectionReader(SourceReader):
         p = task_info.parallelism
         self.share = self.elements if p == 1 else self.elements[task_info.subtask_index::p]
 
+    def snapshot_state(self) -> int:
+        """The position to resume from: :attr:`next_index`."""
+        return self.next_index
+
+    def restore_state(self, state: int) -> None:
+        """Resume at ``state`` (called after :meth:`open`)."""
+        self.next_index = int(state)
+
     def poll_batch(self, max_records: int) -> PolledBatch:
         first = self.next_index
         if first >= len(self.share):

@@ -57,6 +57,14 @@ class NumberSequenceReader(SourceReader):
         self.next_value, self.stop = split_number_range(
             self.start, self.end, task_info.parallelism, task_info.subtask_index)
 
+    def snapshot_state(self) -> int:
+        """The position to resume from: :attr:`next_value`."""
+        return self.next_value
+
+    def restore_state(self, state: int) -> None:
+        """Resume at ``state`` (called after :meth:`open`)."""
+        self.next_value = int(state)
+
     def poll_batch(self, max_records: int) -> PolledBatch:
         first = self.next_value
         if first >= self.stop:

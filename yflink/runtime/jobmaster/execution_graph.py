@@ -11,7 +11,7 @@ the job after every other task has been cancelled).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -95,6 +95,12 @@ class ExecutionGraph:
         self.status_timestamps: dict[str, int] = {JobStatus.INITIALIZING.value: now_ms, JobStatus.CREATED.value: now_ms}
         self.failure: Optional[str] = None
         self.failure_timestamp: Optional[int] = None
+        #: Set on a failure when ``restart_policy`` allows a restart: FAILING then ends in RESTARTING.
+        self.restart_pending = False
+        self.restart_policy: Optional[Callable[[int], bool]] = None
+        #: (timestamp ms, cause) of every failure that led to a restart, oldest first.
+        self.failure_history: list[tuple[int, str]] = []
+        self.restarts = 0
         self.vertices: list[ExecutionJobVertex] = []
         self._by_id: dict[str, Execution] = {}
         for jv in job_graph.vertices:
@@ -177,8 +183,10 @@ class ExecutionGraph:
         return True
 
     def fail(self, cause: str, now_ms: int) -> None:
-        """Fail the job (first cause wins): RUNNING/CREATED -> FAILING; executions must then be cancelled."""
+        """Fail the job (first cause wins): RUNNING/CREATED -> FAILING; executions must then be cancelled.
+        ``restart_policy(now_ms)``, when set, decides whether FAILING ends in RESTARTING instead of FAILED."""
         if self.status in (JobStatus.RUNNING, JobStatus.CREATED):
+            self.restart_pending = bool(self.restart_policy is not None and self.restart_policy(now_ms))
             self.failure = cause
             self.failure_timestamp = now_ms
             self._set_job_status(JobStatus.FAILING, now_ms)
@@ -203,6 +211,33 @@ class ExecutionGraph:
         for ex in self.executions_on(resource_id):
             self.update_state(ex.id, ExecutionState.FAILED, now_ms, cause)
 
+    def restart(self, now_ms: int) -> None:
+        """RESTARTING -> RUNNING with a new attempt of every subtask (Flink: a global failover of the one
+        pipelined region of a streaming job). The failure goes to the history; executions start SCHEDULED.
+
+        Raises:
+            IllegalTransition: the job is not RESTARTING.
+        """
+        if self.status is not JobStatus.RESTARTING:
+            raise IllegalTransition(f"job {self.job_graph.job_id}: restart while {self.status.value}")
+        self.failure_history.append((self.failure_timestamp or now_ms, self.failure or ""))
+        self.failure = None
+        self.failure_timestamp = None
+        self.restart_pending = False
+        self.restarts += 1
+        self._by_id.clear()
+        for vertex in self.vertices:
+            fresh = []
+            for old in vertex.executions:
+                ex = Execution(vertex, old.subtask_index, old.attempt_number + 1)
+                ex.state_timestamps[ExecutionState.CREATED.value] = now_ms
+                fresh.append(ex)
+                self._by_id[ex.id] = ex
+            vertex.executions = fresh
+        self._set_job_status(JobStatus.RUNNING, now_ms)
+        for ex in self.executions():
+            self._set_execution_state(ex, ExecutionState.SCHEDULED, now_ms)
+
     def _cancel_undeployed(self, now_ms: int) -> None:
         for ex in self.executions():
             if ex.state in (ExecutionState.CREATED, ExecutionState.SCHEDULED):
@@ -215,6 +250,6 @@ class ExecutionGraph:
         if self.status is JobStatus.RUNNING and all(s is ExecutionState.FINISHED for s in states):
             self._set_job_status(JobStatus.FINISHED, now_ms)
         elif self.status is JobStatus.FAILING:
-            self._set_job_status(JobStatus.FAILED, now_ms)
+            self._set_job_status(JobStatus.RESTARTING if self.restart_pending else JobStatus.FAILED, now_ms)
         elif self.status is JobStatus.CANCELLING:
             self._set_job_status(JobStatus.CANCELED, now_ms)

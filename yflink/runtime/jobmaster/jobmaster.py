@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
+from yflink.checkpoint.restart_strategy import restart_strategy_from_configuration
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.common.errors import RpcError
@@ -84,20 +85,33 @@ class JobMaster:
         self.collect_buffers: dict[str, CollectBuffer] = {}
         self._deployed = False
         self._finished = False
+        self._restart_scheduled = False
+        interval = config.get(opts.CHECKPOINTING_INTERVAL)
+        self.checkpoint_interval_s: Optional[float] = interval / 1000.0 if interval else None
+        self.restart_strategy = restart_strategy_from_configuration(config, self.checkpoint_interval_s is not None)
+        self._restart_delay_ms = 0
+        self.graph.restart_policy = self._may_restart
+        self.execution_index: dict[str, tuple[str, int]] = {}  # execution id (any attempt) -> (vertex, subtask)
         self.last_checkpoint_id = 0
         self.pending_checkpoints: dict[int, dict[str, bytes]] = {}  # id -> execution id -> task state
         self.completed_checkpoints: dict[int, dict[str, bytes]] = {}
         self.declined_checkpoints: dict[int, str] = {}
+        self.restored_checkpoints: list[int] = []  # the checkpoint each restart restored
         self._background: list[asyncio.Task[Any]] = []
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
         self.graph.start_scheduling(_now_ms())
+        loop = asyncio.get_running_loop()
+        self._background = [loop.create_task(self._slot_timeout()), loop.create_task(self._monitor_heartbeats())]
+        if self.checkpoint_interval_s is not None:
+            self._background.append(loop.create_task(self._periodic_checkpoints()))
+        await self._request_slots()
+
+    async def _request_slots(self) -> None:
         groups: dict[str, int] = {}
         for v in self.job_graph.vertices:
             groups[v.slot_sharing_group] = max(groups.get(v.slot_sharing_group, 0), v.parallelism)
-        loop = asyncio.get_running_loop()
-        self._background = [loop.create_task(self._slot_timeout()), loop.create_task(self._monitor_heartbeats())]
         for group, count in groups.items():
             for index in range(count):
                 allocation_id = AllocationID.generate().hex
@@ -195,6 +209,57 @@ class JobMaster:
         done = terminal and next_offset - buffer.base_offset >= len(buffer.records)
         return CollectedRecords(chunk, next_offset, done)
 
+    # --- failover (Flink "Task Failure Recovery": restart strategy, then restore the latest checkpoint) -------
+    def _may_restart(self, now_ms: int) -> bool:
+        """The ExecutionGraph asks on a failure whether the job may restart (the restart strategy decides)."""
+        decision = self.restart_strategy.on_failure(now_ms)
+        self._restart_delay_ms = decision.delay_ms
+        return decision.restart
+
+    async def _restart(self) -> None:
+        """After the restart delay: give back every slot, start new attempts, ask for slots again; the new
+        attempts deploy with the state of the latest completed checkpoint."""
+        await asyncio.sleep(self._restart_delay_ms / 1000.0)
+        if self.graph.status is not JobStatus.RESTARTING:
+            return
+        await self._free_slots()
+        self.requested.clear()
+        self.assigned.clear()
+        self.pending_checkpoints.clear()
+        self._deployed = False
+        self.graph.restart(_now_ms())
+        if self.completed_checkpoints:
+            self.restored_checkpoints.append(max(self.completed_checkpoints))
+        log.info("Job %s restarts (attempt %d) from checkpoint %s", self.job_id, self.graph.restarts,
+                 max(self.completed_checkpoints) if self.completed_checkpoints else "none")
+        await self._request_slots()
+
+    def _restored_state(self, vertex_id: str) -> Optional[bytes]:
+        """``{node id: [snapshot of each old subtask]}`` of ``vertex_id`` in the latest completed checkpoint."""
+        if not self.completed_checkpoints:
+            return None
+        acks = self.completed_checkpoints[max(self.completed_checkpoints)]
+        by_node: dict[int, list[Any]] = {}
+        for execution_id, state in sorted(acks.items(), key=lambda a: self.execution_index.get(a[0], ("", 0))):
+            if self.execution_index.get(execution_id, ("", 0))[0] != vertex_id:
+                continue
+            for node_id, snapshot in pickle.loads(state).items():
+                by_node.setdefault(node_id, []).append(snapshot)
+        return pickle.dumps(by_node, protocol=5) if by_node else None
+
+    async def _periodic_checkpoints(self) -> None:
+        """``execution.checkpointing.interval``: trigger a checkpoint whenever none is pending (plumbing until the
+        CheckpointCoordinator takes over min-pause, timeouts and storage)."""
+        assert self.checkpoint_interval_s is not None
+        while True:
+            await asyncio.sleep(self.checkpoint_interval_s)
+            if self.pending_checkpoints or self.graph.status is not JobStatus.RUNNING:
+                continue
+            try:
+                await self.trigger_checkpoint()
+            except (RuntimeError, RpcError) as exc:
+                log.debug("periodic checkpoint skipped: %s", exc)
+
     # --- checkpoints (plumbing; the CheckpointCoordinator of the checkpointing issue takes over here) ----------
     async def trigger_checkpoint(self, options: Any = None) -> int:
         """Start a checkpoint: barriers enter at every source task. Returns its id.
@@ -288,7 +353,8 @@ class JobMaster:
             job_master_address=self.rpc_address, execution_id=ex.id, allocation_id=slot.allocation_id,
             vertex_id=jv.id, task_name=jv.name, subtask_index=ex.subtask_index, parallelism=jv.parallelism,
             max_parallelism=jv.max_parallelism, attempt_number=ex.attempt_number, is_source=jv.is_source,
-            chain=jv.chain, partitions=partitions, gates=gates, config=dict(self.job_graph.config))
+            chain=jv.chain, partitions=partitions, gates=gates, config=dict(self.job_graph.config),
+            restored_state=self._restored_state(jv.id))
 
     async def _deploy_all(self) -> None:
         # Consumers first, so their channels are waiting when the producers start sending.
@@ -297,6 +363,7 @@ class JobMaster:
                 if self.graph.status is not JobStatus.RUNNING:
                     return
                 slot = self._slot_for(ex)
+                self.execution_index[ex.id] = (vertex.job_vertex.id, ex.subtask_index)
                 tdd = self._deployment(ex)
                 self.graph.mark_deploying(ex.id, slot, _now_ms())
                 try:
@@ -325,6 +392,10 @@ class JobMaster:
                 self.graph.mark_canceling(ex.id, _now_ms())
                 assert ex.slot is not None
                 asyncio.get_running_loop().create_task(self._cancel_remote(ex.slot.task_executor_address, ex.id))
+        if self.graph.status is JobStatus.RESTARTING and not self._restart_scheduled:
+            self._restart_scheduled = True
+            task = asyncio.get_running_loop().create_task(self._restart())
+            task.add_done_callback(lambda _: setattr(self, "_restart_scheduled", False))
         if self.graph.status.is_globally_terminal and not self._finished:
             self._finished = True
             await self._release()
@@ -341,6 +412,11 @@ class JobMaster:
     async def _release(self) -> None:
         for b in self._background:
             b.cancel()
+        await self._free_slots()
+        # A slot offered after the job ended is returned by the TaskExecutor when the offer is refused.
+        await self.channels.close()
+
+    async def _free_slots(self) -> None:
         self.rm.release_job_slots(self.job_id)
         for slot in self.assigned.values():
             try:
@@ -350,5 +426,3 @@ class JobMaster:
                     timeout=self.ask_timeout_s))
             except RpcError as exc:
                 log.warning("could not free slot %s: %s", slot.allocation_id, exc)
-        # A slot offered after the job ended is returned by the TaskExecutor when the offer is refused.
-        await self.channels.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import pickle
 import time
 import traceback
 from collections.abc import Callable
@@ -131,6 +132,7 @@ class Task:
         try:
             self._transition(ExecutionState.INITIALIZING)
             chain = self._build()
+            self._restore(chain)
             chain.open()
             await self.gate.connect()
             self._transition(ExecutionState.RUNNING)
@@ -223,6 +225,16 @@ class Task:
             ack=self._ack_checkpoint, decline=self._decline_checkpoint, timeout_ms=self._checkpoint_timeout_ms)
         self.checkpointer.chain = chain
         return chain
+
+    def _restore(self, chain: OperatorChain) -> None:
+        """Initialize every operator's state from the checkpoint the JobMaster restores (a fresh start without)."""
+        if self.tdd.restored_state is None:
+            return
+        from yflink.streaming.operators.state_handling import initialize_state
+
+        snapshots: dict[int, list[Any]] = pickle.loads(self.tdd.restored_state)
+        for node_id in chain.spec.order:
+            initialize_state(chain.spec.operators[node_id].operator, snapshots.get(node_id) or None)
 
     # --- checkpoints ------------------------------------------------------------------------------------------
     def trigger_checkpoint(self, checkpoint_id: int, timestamp: int, options: Any) -> None:

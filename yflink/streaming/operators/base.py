@@ -156,6 +156,15 @@ class Sink(Protocol):
         ...
 
 
+class _StateName:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+#: The operator list state holding a source reader's position (one element per subtask).
+_READER_STATE = _StateName("source-reader-position")
+
+
 class SourceOperator(StreamOperator):
     """The head of a source task: polls its reader and emits what it reads."""
 
@@ -169,6 +178,20 @@ class SourceOperator(StreamOperator):
     def open(self) -> None:
         self.reader = self.source.create_reader()
         self.reader.open(self.task_info)
+        backend = getattr(self, "operator_state_backend", None)
+        restore = getattr(self.reader, "restore_state", None)
+        if backend is not None and backend.restored and callable(restore):
+            positions = backend.get_list_state(_READER_STATE).get()
+            if positions:
+                restore(positions[0])
+
+    def prepare_snapshot(self) -> None:
+        """Before a snapshot: keep the reader's position in operator state (Flink keeps split states there)."""
+        snapshot = getattr(self.reader, "snapshot_state", None)
+        if callable(snapshot):
+            from yflink.streaming.operators.state_handling import operator_state_backend_of
+
+            operator_state_backend_of(self).get_list_state(_READER_STATE).update([snapshot()])
 
     def emit_next(self, max_records: int) -> Optional[int]:
         """Read and emit up to ``max_records``; returns how many, or None at end of input."""
