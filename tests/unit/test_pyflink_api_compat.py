@@ -133,3 +133,39 @@ def test_stream_time_characteristic_of_flink_1x_switches_periodic_watermarks() -
     env.set_stream_time_characteristic(TimeCharacteristic.EventTime)
     assert env.get_config().get_auto_watermark_interval() == 200
     assert env.get_stream_time_characteristic() is TimeCharacteristic.EventTime
+
+
+def test_job_client_answers_with_futures_as_pyflinks() -> None:
+    """PyFlink ``JobClient``: ``get_job_status()``/``get_job_execution_result()``/``cancel()`` return futures."""
+    import pytest
+
+    from yflink.common import CompletableFuture, JobClient, JobExecutionResult, JobID, JobStatus
+
+    class Direct:
+        cancelled = False
+
+        def get_job_id(self) -> str:
+            return "ab" * 16
+
+        def get_job_status(self) -> str:
+            return "CANCELLING" if self.cancelled else "RUNNING"
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+        def get_job_execution_result(self) -> JobExecutionResult:
+            raise RuntimeError("job failed")
+
+    client = JobClient(Direct())
+    assert client.get_job_id() == JobID("ab" * 16) and str(client.get_job_id()) == "ab" * 16
+    running = client.get_job_status()
+    assert not running.done() and running.result() is JobStatus.RUNNING and running.done()
+    assert client.cancel().result() is None
+    assert client.get_job_status().result() is JobStatus.CANCELLING
+    failed = client.get_job_execution_result()
+    assert isinstance(failed.exception(), RuntimeError)
+    with pytest.raises(RuntimeError, match="job failed"):
+        failed.result()
+    assert CompletableFuture(lambda: 3).result() == 3
+    assert JobStatus.FAILED.is_globally_terminal_state() and JobStatus.SUSPENDED.is_terminal_state()
+    assert not JobStatus.SUSPENDED.is_globally_terminal_state()

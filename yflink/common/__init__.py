@@ -16,14 +16,20 @@ from yflink.common.types import Row, RowKind
 from yflink.common.watermark_strategy import TimestampAssigner, WatermarkStrategy
 
 __all__ = [
+    "CompletableFuture",
     "Configuration",
+    "DeserializationSchema",
     "Duration",
     "Encoder",
     "ExecutionConfig",
     "Instant",
+    "JobClient",
     "JobExecutionResult",
+    "JobID",
+    "JobStatus",
     "Row",
     "RowKind",
+    "SerializationSchema",
     "SimpleStringSchema",
     "Time",
     "TimestampAssigner",
@@ -32,7 +38,10 @@ __all__ = [
     "WatermarkStrategy",
 ]
 
-_LAZY = {"Encoder": "yflink.common.serialization", "SimpleStringSchema": "yflink.common.serialization"}
+_LAZY = {"Encoder": "yflink.common.serialization", "SimpleStringSchema": "yflink.common.serialization",
+         "SerializationSchema": "yflink.common.serialization", "DeserializationSchema": "yflink.common.serialization",
+         "CompletableFuture": "yflink.common.job_client", "JobClient": "yflink.common.job_client",
+         "JobStatus": "yflink.common.job_client", "JobID": "yflink.common.ids"}
 
 
 def __getattr__(name: str) -> Any:

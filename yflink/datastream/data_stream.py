@@ -393,7 +393,7 @@ class DataStream:
         operator_id = uuid.uuid4().hex
         sink = self._sink("Data stream collect sink", collect_ops.CollectSinkOperator(operator_id))
         sink.set_parallelism(1)
-        job_client = self._env.execute_async(job_execution_name or "DataStream Collect")
+        job_client = self._env._submit(job_execution_name or "DataStream Collect")
         iterator = CloseableIterator(job_client, operator_id)
         if limit is None:
             return iterator

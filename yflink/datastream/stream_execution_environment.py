@@ -23,6 +23,7 @@ from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.common.errors import GraphError
 from yflink.common.execution_config import ExecutionConfig
+from yflink.common.job_client import JobClient
 from yflink.common.job_execution_result import JobExecutionResult
 from yflink.common.typeinfo import TypeInformation, Types
 from yflink.common.watermark_strategy import WatermarkStrategy
@@ -267,16 +268,21 @@ class StreamExecutionEnvironment:
             JobExecutionError: the job ended FAILED or CANCELED (carries the cause and the user's traceback).
             JobSubmissionError, GraphError, ConfigurationError: the job could not be built or submitted.
         """
-        client = self.execute_async(job_name)
+        client = self._submit(job_name)
         target = (self._config.get(opts.EXECUTION_TARGET) or "local").lower()
         if not self._config.get(opts.EXECUTION_ATTACHED) and target != "local":
             # Detached (``yflink run -d``): Flink returns at once with a DetachedJobExecutionResult.
             return JobExecutionResult(client.get_job_id(), 0)
         return client.get_job_execution_result()
 
-    def execute_async(self, job_name: Optional[str] = None) -> Any:
-        """Submit the job and return a JobClient (``get_job_id``, ``get_job_status``, ``cancel``,
-        ``get_job_execution_result``) without waiting for its end."""
+    def execute_async(self, job_name: Optional[str] = None) -> JobClient:
+        """Submit the job and return a :class:`~yflink.common.job_client.JobClient` without waiting for its
+        end: ``get_job_id()``, and futures from ``get_job_status()``, ``cancel()`` and
+        ``get_job_execution_result()`` (PyFlink's ``JobClient``)."""
+        return JobClient(self._submit(job_name))
+
+    def _submit(self, job_name: Optional[str] = None) -> Any:
+        """Submit the job; the executor's client (:class:`yflink.graph.executor.JobClient`: direct answers)."""
         graph = self.get_stream_graph(job_name, clear_transformations=True)
         config = Configuration(self._config)
         return executors.get_executor(config).execute(graph, config)
