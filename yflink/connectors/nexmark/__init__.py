@@ -10,7 +10,8 @@ and deterministic, in parallel, with a total count and an optional rate::
     bids = env.from_source(source, WatermarkStrategy.no_watermarks(), "nexmark") \\
         .filter(lambda e: isinstance(e, Bid))
 
-:mod:`~yflink.connectors.nexmark.queries` has plain-Python reference results of queries 0-2.
+:mod:`~yflink.connectors.nexmark.queries` has plain-Python reference results of queries 0-2,
+:mod:`~yflink.connectors.nexmark.window_queries` those of the windowed queries 5, 7, 8 and 11.
 Rules, sources and yflink's deviations from the Java generator: :mod:`~yflink.connectors.nexmark.generator`.
 """
 

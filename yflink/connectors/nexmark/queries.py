@@ -2,6 +2,7 @@
 
 The DataStream examples (``examples/nexmark_q*.py``) compute the same records; tests and the benchmark compare
 against these. Query definitions: Nexmark ``nexmark-flink/src/main/resources/queries/q0.sql`` .. ``q2.sql``.
+The windowed queries (q5, q7, q8, q11) are in :mod:`~yflink.connectors.nexmark.window_queries`.
 """
 
 from __future__ import annotations
