@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         KeyedCoProcessFunction,
         ProcessJoinFunction,
     )
+    from yflink.metrics import MetricGroup
 
 __all__ = [
     "AggregateFunction",
@@ -153,6 +154,10 @@ class RuntimeContext(KeyedStateStore):
     @abstractmethod
     def get_job_parameter(self, key: str, default_value: str) -> str:
         """The global job parameter ``key`` (``ExecutionConfig.set_global_job_parameters``), or the default."""
+
+    @abstractmethod
+    def get_metrics_group(self) -> MetricGroup:
+        """This function instance's metric group (:mod:`yflink.metrics`)."""
 
 
 class Function(ABC):  # noqa: B024 - open/close are optional hooks, as in PyFlink

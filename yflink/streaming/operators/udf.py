@@ -28,6 +28,7 @@ from yflink.datastream.state import (
     ValueState,
 )
 from yflink.datastream.timerservice import TimerService
+from yflink.metrics import MetricGroup
 from yflink.state.backends.hashmap import (
     HashMapAggregatingState,
     HashMapListState,
@@ -114,6 +115,7 @@ class StreamingRuntimeContext(RuntimeContext):
         self._task_info = task_info
         self._backend = keyed_backend
         self._job_parameters = {**task_info.job_parameters, **job_parameters_from(task_info.job_parameters)}
+        self._metrics: Optional[MetricGroup] = None
 
     def get_task_name(self) -> str:
         return self._task_info.task_name
@@ -135,6 +137,12 @@ class StreamingRuntimeContext(RuntimeContext):
 
     def get_job_parameter(self, key: str, default_value: str) -> str:
         return self._job_parameters.get(key, default_value)
+
+    def get_metrics_group(self) -> MetricGroup:
+        """The subtask's metric group, scope ``<task name>.<subtask index>`` (kept in the subtask)."""
+        if self._metrics is None:
+            self._metrics = MetricGroup([self._task_info.task_name, str(self._task_info.subtask_index)])
+        return self._metrics
 
     def _state(self, descriptor: Any) -> Any:
         if self._backend is None:
