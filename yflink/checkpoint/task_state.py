@@ -1,0 +1,168 @@
+"""A task's side of state in checkpoint storage: snapshots to handles (upload), handles to snapshots (restore).
+
+Upload (:func:`write_operator_snapshot`): an operator's :class:`~yflink.state.snapshot.OperatorSnapshot` (taken
+synchronously between batches by ``state_handling.snapshot_state``) becomes an
+:class:`~yflink.checkpoint.handles.OperatorSubtaskState`. Keyed state is written as one stream of length-prefixed
+pickle frames: a header (state kinds, TTL states, max parallelism), then one frame per key group of the subtask's
+range, whose offsets go into the :class:`KeyGroupsStateHandle`; operator state is one frame, with each named
+state's mode and element count in the :class:`OperatorStateHandle`. Streams smaller than ``inline_threshold``
+bytes stay inline in ``_metadata`` (Flink's ``execution.checkpointing.data-inline-threshold``, 20 KiB) instead of
+becoming a file. The work is plain blocking I/O: run it off the task's event loop (``asyncio.to_thread``) so
+processing goes on while it uploads (the asynchronous part of Flink's snapshot).
+
+Restore (:func:`restore_operator_snapshots`): the :class:`~yflink.checkpoint.assignment.OperatorSubtaskRestore`
+the JobMaster assigned is read back into the list of snapshots that
+``yflink.streaming.operators.state_handling.initialize_state(operator, snapshots)`` takes unchanged: one entry per
+new subtask, this subtask's entry holding exactly its share (its key groups, its list-state slice, all union
+elements, its broadcast copy), the others empty, so ``operator_state_for`` hands this subtask exactly that share.
+
+State values are pickled (protocol 5); ``_metadata`` never holds user objects except inline streams.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from typing import Any, Optional
+
+from yflink.checkpoint.assignment import OperatorSubtaskRestore
+from yflink.checkpoint.handles import (
+    ByteStreamStateHandle,
+    IncrementalKeyedStateHandle,
+    KeyGroupRange,
+    KeyGroupsStateHandle,
+    OperatorStateHandle,
+    OperatorStateMode,
+    OperatorSubtaskState,
+    StateMetaInfo,
+    StreamStateHandle,
+)
+from yflink.checkpoint.storage import CheckpointStorage
+from yflink.state.snapshot import KeyedStateSnapshot, OperatorSnapshot, OperatorStateSnapshot
+
+__all__ = ["DEFAULT_INLINE_THRESHOLD", "restore_operator_snapshots", "write_operator_snapshot"]
+
+DEFAULT_INLINE_THRESHOLD = 20 * 1024  # bytes; Flink execution.checkpointing.data-inline-threshold default
+_LENGTH = struct.Struct(">Q")
+
+
+def _frame(value: Any) -> bytes:
+    data = pickle.dumps(value, protocol=5)
+    return _LENGTH.pack(len(data)) + data
+
+
+def _store(storage: CheckpointStorage, directory: str, data: bytes, name: str,
+           inline_threshold: int) -> StreamStateHandle:
+    if len(data) < inline_threshold:
+        return ByteStreamStateHandle(name, data)
+    return storage.write_state_file(directory, data)
+
+
+# --- upload -------------------------------------------------------------------------------------------------
+def write_operator_snapshot(storage: CheckpointStorage, directory: str, snapshot: OperatorSnapshot,
+                            key_groups: Optional[KeyGroupRange] = None, *,
+                            inline_threshold: int = DEFAULT_INLINE_THRESHOLD) -> OperatorSubtaskState:
+    """Write ``snapshot`` into ``directory`` (the barrier's ``target_location``); its handles for the ack.
+
+    Args:
+        key_groups: the subtask's key groups (``key_group_range(max_parallelism, parallelism, index)``); by default
+            the range spanning the snapshot's groups.
+        inline_threshold: streams shorter than this many bytes stay inline.
+
+    Raises:
+        FileSystemError: a write failed (the task declines the checkpoint with CHECKPOINT_ASYNC_EXCEPTION).
+    """
+    result = OperatorSubtaskState()
+    if snapshot.keyed is not None:
+        result.keyed.append(_write_keyed(storage, directory, snapshot.keyed, key_groups, inline_threshold))
+    if snapshot.operator is not None and not snapshot.operator.is_empty():
+        result.operator.append(_write_operator(storage, directory, snapshot.operator, inline_threshold))
+    return result
+
+
+def _write_keyed(storage: CheckpointStorage, directory: str, keyed: KeyedStateSnapshot,
+                 groups: Optional[KeyGroupRange], inline_threshold: int) -> KeyGroupsStateHandle:
+    if groups is None:
+        groups = KeyGroupRange(min(keyed.groups), max(keyed.groups)) if keyed.groups else KeyGroupRange(0, -1)
+    outside = [g for g in keyed.groups if g not in groups]
+    if outside:
+        raise ValueError(f"keyed state of key groups {sorted(outside)[:5]} outside the subtask's range "
+                         f"{groups.start}..{groups.end}")
+    parts = [_frame({"max_parallelism": keyed.max_parallelism, "kinds": keyed.kinds,
+                     "ttl_states": sorted(keyed.ttl_states)})]
+    offsets, position = [], len(parts[0])
+    for group in groups.to_range():
+        offsets.append(position)
+        frame = _frame(keyed.groups.get(group, {}))
+        parts.append(frame)
+        position += len(frame)
+    stream = _store(storage, directory, b"".join(parts), "keyed", inline_threshold)
+    return KeyGroupsStateHandle(groups, tuple(offsets), stream)
+
+
+def _write_operator(storage: CheckpointStorage, directory: str, state: OperatorStateSnapshot,
+                    inline_threshold: int) -> OperatorStateHandle:
+    infos: dict[str, StateMetaInfo] = {}
+    for name, values in state.list_states.items():
+        infos[name] = StateMetaInfo(OperatorStateMode.SPLIT_DISTRIBUTE, len(values))
+    for name, values in state.union_states.items():
+        infos[name] = StateMetaInfo(OperatorStateMode.UNION, len(values))
+    for name, mapping in state.broadcast_states.items():
+        infos[name] = StateMetaInfo(OperatorStateMode.BROADCAST, len(mapping))
+    data = _frame({"list": state.list_states, "union": state.union_states, "broadcast": state.broadcast_states})
+    return OperatorStateHandle(infos, _store(storage, directory, data, "operator", inline_threshold))
+
+
+# --- restore ------------------------------------------------------------------------------------------------
+def _read_frame(storage: CheckpointStorage, stream: StreamStateHandle, offset: int) -> Any:
+    (length,) = _LENGTH.unpack(storage.read_stream(stream, offset, _LENGTH.size))
+    return pickle.loads(storage.read_stream(stream, offset + _LENGTH.size, length))
+
+
+def _read_keyed(storage: CheckpointStorage, handle: KeyGroupsStateHandle, into: KeyedStateSnapshot) -> None:
+    header = _read_frame(storage, handle.stream, 0)
+    if header["max_parallelism"] != into.max_parallelism:
+        raise ValueError(f"keyed state written with max parallelism {header['max_parallelism']}, restored with "
+                         f"{into.max_parallelism}")
+    into.kinds.update(header["kinds"])
+    into.ttl_states.update(header["ttl_states"])
+    for group, offset in zip(handle.key_groups.to_range(), handle.offsets):
+        states = _read_frame(storage, handle.stream, offset)
+        if states:
+            into.groups[group] = states
+
+
+def restore_operator_snapshots(storage: CheckpointStorage, restore: OperatorSubtaskRestore, subtask_index: int,
+                               parallelism: int) -> list[OperatorSnapshot]:
+    """The snapshots to pass to ``initialize_state(operator, snapshots)`` for new subtask ``subtask_index`` of
+    ``parallelism`` (see the module docstring).
+
+    Raises:
+        FileSystemError: a state file cannot be read.
+        NotImplementedError: incremental keyed state (the RocksDB backend restores it itself).
+    """
+    keyed: Optional[KeyedStateSnapshot] = None
+    if restore.keyed:
+        keyed = KeyedStateSnapshot(max_parallelism=restore.max_parallelism)
+        for handle in restore.keyed:
+            if isinstance(handle, IncrementalKeyedStateHandle):
+                raise NotImplementedError("incremental keyed state is restored by the rocksdb state backend")
+            _read_keyed(storage, handle, keyed)
+    operator = OperatorStateSnapshot()
+    loaded: dict[int, dict[str, Any]] = {}
+    for piece in restore.operator_slices:
+        content = loaded.get(id(piece.handle))
+        if content is None:
+            content = loaded[id(piece.handle)] = _read_frame(storage, piece.handle.stream, 0)
+        if piece.mode is OperatorStateMode.BROADCAST:
+            operator.broadcast_states.setdefault(piece.name, {}).update(content["broadcast"].get(piece.name, {}))
+        elif piece.mode is OperatorStateMode.UNION:
+            operator.union_states.setdefault(piece.name, []).extend(
+                content["union"].get(piece.name, [])[piece.start:piece.end])
+        else:
+            operator.list_states.setdefault(piece.name, []).extend(
+                content["list"].get(piece.name, [])[piece.start:piece.end])
+    snapshots = [OperatorSnapshot(i, parallelism) for i in range(parallelism)]
+    snapshots[subtask_index] = OperatorSnapshot(subtask_index, parallelism, keyed,
+                                                None if operator.is_empty() else operator)
+    return snapshots
