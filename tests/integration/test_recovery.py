@@ -41,3 +41,18 @@ def test_job_restarts_from_latest_checkpoint_with_exact_state(cluster: Cluster, 
         job = max((j for j in jobs if j["name"] == "recovers"), key=lambda j: j["start-time"])
         stats = rest(cluster.rest_address, f"/jobs/{job['jid']}/checkpoints")
         assert stats["counts"]["restored"] == 1 and stats["latest"]["restored"]["id"] >= 1  # type: ignore[index]
+
+
+def test_file_sink_output_is_exactly_once_after_a_failure(cluster: Cluster, tmp_path: Path) -> None:
+    """The FileSink commits at completed checkpoints (two-phase commit: in-progress, pending, committed);
+    after a failure and restore, committed part files hold each record exactly once (Flink "FileSink",
+    "Fault Tolerance Guarantees of Data Sources and Sinks")."""
+    marker, output = tmp_path / "failed-once", tmp_path / "out"
+    result = cluster.run(JOBS / "recovers_to_files.py", str(marker), str(N), str(output), flags=(
+        "-D", "execution.checkpointing.interval=100 ms", "-D", "restart-strategy.type=fixed-delay",
+        "-D", "restart-strategy.fixed-delay.attempts=3", "-D", "restart-strategy.fixed-delay.delay=100 ms"))
+    assert result.returncode == 0, result.stderr
+    assert marker.exists()
+    committed = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    numbers = sorted(int(line) for p in committed for line in p.read_text().split())
+    assert numbers == list(range(1, N + 1))

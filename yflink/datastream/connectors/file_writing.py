@@ -417,6 +417,10 @@ class FileSinkWriter(SinkWriter):
             pending.extend(bucket.take_pending())
         return pending
 
+    def commit(self, pending_files: list[PendingFile]) -> None:
+        """Commit files this writer (or an earlier attempt of it) prepared; idempotent (see :func:`commit`)."""
+        commit(pending_files)
+
     def flush(self, end_of_input: bool) -> None:
         """At the end of input: close and commit every part file. Otherwise: push written bytes to the OS (the
         commit then happens at checkpoints, once they exist)."""

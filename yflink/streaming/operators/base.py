@@ -163,6 +163,8 @@ class _StateName:
 
 #: The operator list state holding a source reader's position (one element per subtask).
 _READER_STATE = _StateName("source-reader-position")
+#: The operator list state holding a two-phase-commit sink's prepared, not yet committed committables.
+_COMMITTABLES = _StateName("sink-committables")
 
 
 class SourceOperator(StreamOperator):
@@ -185,7 +187,7 @@ class SourceOperator(StreamOperator):
             if positions:
                 restore(positions[0])
 
-    def prepare_snapshot(self) -> None:
+    def prepare_snapshot(self, checkpoint_id: int = 0) -> None:
         """Before a snapshot: keep the reader's position in operator state (Flink keeps split states there)."""
         snapshot = getattr(self.reader, "snapshot_state", None)
         if callable(snapshot):
@@ -210,16 +212,50 @@ class SourceOperator(StreamOperator):
 
 
 class SinkOperator(StreamOperator):
-    """The end of a chain that writes to a :class:`Sink`."""
+    """The end of a chain that writes to a :class:`Sink`.
+
+    Writers with ``prepare_commit(flush) -> committables`` and ``commit(committables)`` get Flink's two-phase
+    commit (``TwoPhaseCommittingSink``): at each checkpoint the writer prepares what it wrote (for the FileSink:
+    closes its part files into pending files) and the committables go into operator state; they are committed
+    when that checkpoint completes, and on a restore the restored committables are committed again
+    (idempotently) before writing resumes. Records written after the last completed checkpoint of a failed
+    attempt stay uncommitted, so committed output holds each record exactly once.
+    """
 
     def __init__(self, sink: Sink, name: str = "Sink") -> None:
         super().__init__(name)
         self.sink = sink
         self.writer: SinkWriter | None = None
+        self._prepared: dict[int, list[Any]] = {}  # checkpoint id -> committables prepared at its snapshot
 
     def open(self) -> None:
         self.writer = self.sink.create_writer()
         self.writer.open(self.task_info)
+        backend = getattr(self, "operator_state_backend", None)
+        commit = getattr(self.writer, "commit", None)
+        if backend is not None and backend.restored and callable(commit):
+            restored = backend.get_list_state(_COMMITTABLES).get()
+            if restored:
+                commit([c for committables in restored for c in committables])
+
+    def prepare_snapshot(self, checkpoint_id: int = 0) -> None:
+        prepare = getattr(self.writer, "prepare_commit", None)
+        if not callable(prepare):
+            return
+        from yflink.streaming.operators.state_handling import operator_state_backend_of
+
+        self._prepared[checkpoint_id] = list(prepare(True))
+        operator_state_backend_of(self).get_list_state(_COMMITTABLES).update(list(self._prepared.values()))
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Commit what was prepared at this checkpoint and the ones before it."""
+        commit = getattr(self.writer, "commit", None)
+        if not callable(commit):
+            return
+        done = [cid for cid in self._prepared if cid <= checkpoint_id]
+        committables = [c for cid in sorted(done) for c in self._prepared.pop(cid)]
+        if committables:
+            commit(committables)
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         assert self.writer is not None
@@ -229,8 +265,14 @@ class SinkOperator(StreamOperator):
         pass
 
     def end_input(self) -> None:
-        if self.writer is not None:
-            self.writer.flush(True)
+        """End of a bounded input: commit everything prepared at checkpoints whose completion was not announced
+        yet, then close and commit the rest (Flink commits them with the final checkpoint)."""
+        if self.writer is None:
+            return
+        commit = getattr(self.writer, "commit", None)
+        if callable(commit) and self._prepared:
+            commit([c for cid in sorted(self._prepared) for c in self._prepared.pop(cid)])
+        self.writer.flush(True)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -112,7 +112,7 @@ def snapshot_state(operator: Any, checkpoint_id: int = 0, timestamp: int = 0) ->
             raise user_error(operator.name, function.snapshot_state, exc) from exc
     hook = getattr(operator, "prepare_snapshot", None)
     if callable(hook):
-        hook()
+        hook(checkpoint_id)
     task = operator.task_info
     keyed = operator.keyed_backend.snapshot() if operator.keyed_backend is not None else None
     op_backend: Optional[OperatorStateBackend] = getattr(operator, "operator_state_backend", None)
