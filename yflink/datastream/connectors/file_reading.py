@@ -328,6 +328,40 @@ class FileSourceReader(SourceReader):
             self._reader.close()
             self._reader = None
 
+    # -- checkpoints (Flink keeps a FileSourceSplit's offset and records to skip in the split state) -------------
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The position: the split being read, the byte offset where its current chunk's lines begin and how many
+        of those lines were emitted; with monitoring, also the splits found so far."""
+        reader = self._reader
+        return {"split_index": self.split_index,
+                "chunk_offset": reader.chunk_offset if reader is not None else None,
+                "records_in_chunk": self.records_in_chunk,
+                "splits": list(self.splits) if self.discovery_interval_ms is not None else None,
+                "seen_paths": sorted(self.seen_paths) if self.discovery_interval_ms is not None else None}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Resume at a position from :meth:`snapshot_state` (called after :meth:`open`)."""
+        if state.get("splits") is not None:
+            self.splits = list(state["splits"])
+            self.seen_paths = set(state["seen_paths"] or [])
+        self.split_index = int(state["split_index"])
+        offset = state.get("chunk_offset")
+        if offset is None or self.split_index >= len(self.splits):
+            return
+        self._reader = LineSplitReader(self.splits[self.split_index], self.charset)
+        self._reader.open(start_offset=int(offset))
+        skip = int(state.get("records_in_chunk") or 0)
+        while True:  # the chunk now starts at the same line; its end may differ, so skip across chunks
+            lines = self._reader.read_chunk()
+            if lines is None:
+                self._lines, self.records_in_chunk = [], 0
+                return
+            if skip <= len(lines):
+                self._lines, self.records_in_chunk = lines, skip
+                return
+            skip -= len(lines)
+
     # -- internals -----------------------------------------------------------------------------------------------
 
     def _advance(self) -> bool:
