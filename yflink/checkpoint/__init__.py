@@ -12,7 +12,8 @@ Modules, by responsibility:
   filesystem interface (:mod:`yflink.fs`), reference counting of shared (incremental) files;
 * :mod:`~yflink.checkpoint.coordinator` (+ ``pending``, ``store``, ``failure_manager``): the JobMaster's
   CheckpointCoordinator as a pure state machine, and :mod:`~yflink.checkpoint.driver` running it on asyncio;
-* :mod:`~yflink.checkpoint.assignment`, :mod:`~yflink.checkpoint.task_state`: restore, with rescaling;
+* :mod:`~yflink.checkpoint.assignment`, :mod:`~yflink.checkpoint.task_state`, :mod:`~yflink.checkpoint.operator_ids`:
+  restore, with rescaling, by stable operator id;
 * :mod:`~yflink.checkpoint.restart_strategy`: none, fixed-delay, failure-rate, exponential-delay.
 
 See docs/architecture.md, "Checkpointing (foundations)".
