@@ -56,3 +56,49 @@ def test_file_sink_output_is_exactly_once_after_a_failure(cluster: Cluster, tmp_
     committed = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
     numbers = sorted(int(line) for p in committed for line in p.read_text().split())
     assert numbers == list(range(1, N + 1))
+
+
+def test_killed_taskmanager_job_recovers_on_the_others_exactly_once(tmp_path: Path) -> None:
+    """SIGKILL a TaskManager that runs tasks: the job restarts from the latest checkpoint on the remaining
+    TaskManagers and the committed files hold each number exactly once (Flink "Task Failure Recovery")."""
+    import signal
+    import time
+
+    import psutil
+
+    from tests.integration.conftest import CLUSTER_FLAGS, free_port, yflink
+    from tests.integration.test_failures import wait_for
+
+    n = 100_000
+    output = tmp_path / "out"
+    rest_port = free_port()
+    flags = [*CLUSTER_FLAGS, "-D", f"rest.port={rest_port}", "-D", f"jobmanager.rpc.port={free_port()}",
+             "-D", f"env.pid.dir={tmp_path}", "-D", f"env.log.dir={tmp_path / 'log'}",
+             "-D", "execution.checkpointing.interval=200 ms", "-D", "restart-strategy.type=fixed-delay",
+             "-D", "restart-strategy.fixed-delay.attempts=5", "-D", "restart-strategy.fixed-delay.delay=200 ms"]
+    assert yflink("cluster", "start", "--taskmanagers", "3", *flags, timeout=120).returncode == 0
+    address = f"127.0.0.1:{rest_port}"
+    try:
+        submitted = yflink("run", "-d", "-m", address, str(JOBS / "slow_numbers_to_files.py"), str(n), str(output))
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = wait_for(lambda: next((j["id"] for j in rest(address, "/jobs")["jobs"]  # type: ignore[index]
+                                        if j["status"] == "RUNNING"), None), 60, "the job to run")
+        wait_for(lambda: rest(address, f"/jobs/{job_id}/checkpoints")["counts"]["completed"] >= 1,  # type: ignore[index]
+                 60, "a completed checkpoint")
+        used = [tm["path"].removeprefix("grpc://") for tm in rest(address, "/taskmanagers")["taskmanagers"]  # type: ignore[index]
+                if tm["freeSlots"] < tm["slotsNumber"]]
+        busy = [p.parent() for p in psutil.process_iter(["cmdline"])
+                if "slot-worker" in (p.info["cmdline"] or []) and used and used[0] in (p.info["cmdline"] or [])]
+        assert busy and busy[0] is not None, "no TaskManager runs tasks"
+        busy[0].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for(lambda: rest(address, f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 120,  # type: ignore[index]
+                 "the job to end")
+        assert rest(address, f"/jobs/{job_id}")["state"] == "FINISHED", rest(address, f"/jobs/{job_id}/exceptions")
+        assert rest(address, f"/jobs/{job_id}/checkpoints")["counts"]["restored"] >= 1  # type: ignore[index]
+        assert time.monotonic() - killed_at < 110
+    finally:
+        yflink("cluster", "stop", *flags, timeout=120)
+    committed = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    numbers = sorted(int(line) for p in committed for line in p.read_text().split())
+    assert numbers == list(range(1, n + 1))

@@ -15,6 +15,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -26,8 +28,28 @@ log = logging.getLogger("yflink.entrypoints")
 _PR_SET_PDEATHSIG = 1
 
 
+def watch_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+    """Exit when ``parent_pid`` is no longer this process's parent (a daemon thread polls ``getppid()``).
+
+    Unlike ``PR_SET_PDEATHSIG``, which fires when the *thread* that forked this process ends, this follows the
+    parent process itself, so an embedded cluster started from a worker thread outlives that thread.
+    """
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel to SIGKILL this process when its parent exits; exit now if it already has."""
+    """Ask the kernel to SIGKILL this process when its parent exits; exit now if it already has.
+
+    Used for slot workers, which their TaskManager's main thread starts."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -41,7 +63,8 @@ def _setup_logging(log_file: Optional[str], role: str) -> None:
     fmt = f"%(asctime)s %(levelname)-5s [{role} %(process)d] %(name)s: %(message)s"
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        logging.basicConfig(filename=log_file, level=logging.INFO, format=fmt)
+        level = getattr(logging, os.environ.get("YFLINK_LOG_LEVEL", "INFO").upper(), logging.INFO)
+        logging.basicConfig(filename=log_file, level=level, format=fmt)
     else:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=fmt)
     logging.getLogger("asyncio").setLevel(logging.WARNING)
@@ -62,7 +85,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("-D", dest="dynamic", action="append", default=[])
     args = parser.parse_args(argv)
     if args.parent_pid:
-        die_with_parent(args.parent_pid)
+        if args.role == "slot-worker":
+            die_with_parent(args.parent_pid)
+        else:
+            watch_parent(args.parent_pid)
     _setup_logging(args.log_file, args.role)
     if args.conf_dir:
         os.environ["YFLINK_CONF_DIR"] = args.conf_dir
@@ -113,7 +139,10 @@ async def _run_taskmanager(config: object, args: argparse.Namespace) -> None:
             tmp.write_text(json.dumps({"role": "taskmanager", "pid": os.getpid(), "resource_id": te.resource_id,
                                        "rpc_address": te.address}))
             tmp.rename(ready)
-        await stop.wait()
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(te.terminated.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
     finally:
         await te.stop()
 

@@ -179,6 +179,12 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
                 except RpcError as exc:
                     log.warning("slot request to TaskManager %s failed: %s", te.resource_id, exc)
                     accepted = False
+                    if "UNAVAILABLE" in str(exc):  # the process is gone: do not wait for the heartbeat timeout
+                        te.slots[index] = None
+                        if self.task_executors.pop(te.resource_id, None) is not None:
+                            await self._lost(te, f"TaskManager {te.resource_id} at {te.address} is unreachable: "
+                                                 f"{exc}")
+                        break
                 if accepted:
                     self.pending.pop(request.allocation_id, None)
                     return True

@@ -42,13 +42,16 @@ class WatermarkValve:
         if all_idle != self.all_idle:
             self.all_idle = all_idle
             changed = all_idle
+            if all_idle:  # Flink: when every channel is idle, event time moves to the largest channel watermark
+                top = max(w for w, e in zip(self.channel_watermarks, self.ended) if not e)
+                if top > self.current:
+                    self.current = advanced = top
         return advanced, changed
 
     def input_watermark(self, channel: int, watermark: int) -> Optional[int]:
         """Channel ``channel`` reached ``watermark`` ms; returns the new combined watermark if it advanced."""
-        if self.idle[channel]:  # a watermark makes an idle channel active again
-            self.idle[channel] = False
-            self.all_idle = False
+        if self.idle[channel]:  # Flink ignores watermarks of idle channels until they report ACTIVE again
+            return None
         if watermark > self.channel_watermarks[channel]:
             self.channel_watermarks[channel] = watermark
             return self._advance()

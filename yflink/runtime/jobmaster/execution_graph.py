@@ -148,8 +148,8 @@ class ExecutionGraph:
         if ex.state == state:
             return False
         if state not in EXECUTION_TRANSITIONS[ex.state]:
-            if ex.state.is_terminal:
-                return False  # late report for a finished attempt: ignore (Flink does the same)
+            if ex.state.is_terminal or ex.state is ExecutionState.CANCELING:
+                return False  # a late report (of a finished or cancelling attempt): ignored, as Flink does
             raise IllegalTransition(f"{ex.name}: {ex.state.value} -> {state.value}")
         ex.state = state
         ex.state_timestamps[state.value] = now_ms

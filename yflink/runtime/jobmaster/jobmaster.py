@@ -259,6 +259,8 @@ class JobMaster:
                 await self.trigger_checkpoint()
             except (RuntimeError, RpcError) as exc:
                 log.debug("periodic checkpoint skipped: %s", exc)
+            except Exception:  # noqa: BLE001 - never let the periodic trigger die silently
+                log.exception("periodic checkpoint of job %s could not be triggered", self.job_id)
 
     # --- checkpoints (plumbing; the CheckpointCoordinator of the checkpointing issue takes over here) ----------
     async def trigger_checkpoint(self, options: Any = None) -> int:
@@ -410,8 +412,10 @@ class JobMaster:
             log.warning("cancel of %s failed: %s", execution_id, exc)
 
     async def _release(self) -> None:
+        current = asyncio.current_task()
         for b in self._background:
-            b.cancel()
+            if b is not current:  # _release may run inside a background task (slot timeout, heartbeats)
+                b.cancel()
         await self._free_slots()
         # A slot offered after the job ended is returned by the TaskExecutor when the offer is refused.
         await self.channels.close()

@@ -14,8 +14,10 @@ import pickle
 import struct
 from typing import Any, Optional
 
+import cloudpickle
+
 from yflink.runtime.network import DATA, ERROR, EVENT
-from yflink.runtime.network.events import END_OF_PARTITION
+from yflink.runtime.network.events import END_OF_PARTITION, UpstreamError
 from yflink.runtime.network.partition import ResultPartition
 
 FRAME_REQUEST = 1
@@ -40,10 +42,11 @@ def encode_frame(kind: int, payload: bytes) -> bytes:
 class _EncodeHints:
     """Per connection: whether marshal still works for its batches (it stops trying after a failure)."""
 
-    __slots__ = ("use_marshal",)
+    __slots__ = ("use_marshal", "use_cloudpickle")
 
     def __init__(self) -> None:
         self.use_marshal = True
+        self.use_cloudpickle = False
 
 
 def encode_batch(values: list[Any], timestamps: Optional[list[int]], hints: _EncodeHints) -> bytes:
@@ -54,7 +57,14 @@ def encode_batch(values: list[Any], timestamps: Optional[list[int]], hints: _Enc
             return encode_frame(FRAME_DATA_MARSHAL, marshal.dumps((values, timestamps)))
         except ValueError:  # a value marshal does not know (a Row, a user class): pickle from now on
             hints.use_marshal = False
-    return encode_frame(FRAME_DATA, pickle.dumps((values, timestamps), protocol=5))
+    if not hints.use_cloudpickle:
+        try:
+            return encode_frame(FRAME_DATA, pickle.dumps((values, timestamps), protocol=5))
+        except (pickle.PicklingError, AttributeError, TypeError):
+            # A class defined in the job script (``__main__``) exists here only by value: cloudpickle ships it;
+            # its output loads with plain pickle.
+            hints.use_cloudpickle = True
+    return encode_frame(FRAME_DATA, cloudpickle.dumps((values, timestamps), protocol=5))
 
 
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -136,6 +146,13 @@ class DataServer:
             await self._send(partition, sub_index, credit, reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
+        except Exception as exc:  # noqa: BLE001 - e.g. a record that cannot be serialized: tell the consumer
+            error = UpstreamError(f"could not send a record: {type(exc).__name__}: {exc}", consequential=False)
+            try:
+                writer.write(encode_frame(FRAME_ERROR, pickle.dumps(error, protocol=5)))
+                await writer.drain()
+            except (ConnectionError, OSError):
+                pass
         finally:
             writer.close()
 

@@ -16,6 +16,8 @@ import os
 import pickle
 from typing import Any, Optional
 
+import cloudpickle
+
 from yflink.checkpoint.barriers import CheckpointOptions
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
@@ -151,7 +153,7 @@ class SlotWorker(pb_grpc.SlotWorkerGatewayServicer):
     def _send_collect(self, tdd: Any, operator_id: str, subtask_index: int, values: list[Any], end: bool) -> None:
         self._outbox.put_nowait(("collect", (tdd.job_master_address, pb.CollectBatch(
             job_id=tdd.job_id, operator_id=operator_id, subtask_index=subtask_index,
-            records=pickle.dumps(values, protocol=5), end_of_input=end))))
+            records=cloudpickle.dumps(values, protocol=5), end_of_input=end))))
 
     async def _send_outbox(self) -> None:
         while True:

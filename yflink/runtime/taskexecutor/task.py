@@ -114,7 +114,14 @@ class Task:
 
     def start(self) -> asyncio.Task[None]:
         self._asyncio_task = asyncio.get_running_loop().create_task(self.run(), name=self.tdd.task_name)
+        self._asyncio_task.add_done_callback(self._report_if_cancelled_before_start)
         return self._asyncio_task
+
+    def _report_if_cancelled_before_start(self, task: asyncio.Task[None]) -> None:
+        """A cancel that arrives before ``run`` began never enters its handlers: report CANCELED here."""
+        if task.cancelled() and not self.state.is_terminal:
+            self._abort(None, "canceled")
+            self._transition(ExecutionState.CANCELED)
 
     def cancel(self) -> None:
         if self._asyncio_task is not None and not self._asyncio_task.done():

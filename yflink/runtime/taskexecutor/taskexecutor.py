@@ -85,6 +85,8 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         self._server: Any = None
         self._background: list[asyncio.Task[Any]] = []
         self._registered = asyncio.Event()
+        #: Set when the TaskManager must exit (it could not register again within the registration timeout).
+        self.terminated = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -160,6 +162,13 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         return [pb.SlotStatus(slot_index=s.index, allocation_id=s.allocation_id, job_id=s.job_id) for s in self.slots]
 
     async def _heartbeat_loop(self) -> None:
+        try:
+            await self._heartbeats()
+        except ClusterError as exc:  # could not register again: the process exits (it would be a zombie)
+            log.error("%s; this TaskManager exits", exc)
+            self.terminated.set()
+
+    async def _heartbeats(self) -> None:
         rm = self.channels.resource_manager(self.jobmanager_address)
         last_ok = time.monotonic()
         while True:
