@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from yflink.datastream.checkpoint_config import CheckpointConfig, ExternalizedCheckpointRetention
+from yflink.datastream.checkpointing_mode import CheckpointingMode
 from yflink.datastream.execution_mode import RuntimeExecutionMode
 from yflink.datastream.functions import (
     AggregateFunction,
@@ -66,9 +68,12 @@ __all__ = [
     "AggregateFunction",
     "AggregatingState",
     "AggregatingStateDescriptor",
+    "CheckpointConfig",
+    "CheckpointingMode",
     "CloseableIterator",
     "DataStream",
     "DataStreamSink",
+    "ExternalizedCheckpointRetention",
     "FilterFunction",
     "FlatMapFunction",
     "Function",

@@ -27,6 +27,8 @@ from yflink.common.job_client import JobClient
 from yflink.common.job_execution_result import JobExecutionResult
 from yflink.common.typeinfo import TypeInformation, Types
 from yflink.common.watermark_strategy import WatermarkStrategy
+from yflink.datastream.checkpoint_config import CheckpointConfig
+from yflink.datastream.checkpointing_mode import CheckpointingMode
 from yflink.datastream.data_stream import SOURCE_PREFIX, DataStream
 from yflink.datastream.execution_mode import RuntimeExecutionMode
 from yflink.datastream.functions import SourceFunction
@@ -108,6 +110,31 @@ class StreamExecutionEnvironment:
     def get_max_parallelism(self) -> int:
         """The configured max parallelism; -1 when derived from the parallelism (at least 128)."""
         return self.get_config().get_max_parallelism()
+
+    # --- checkpointing (Flink documentation, "Checkpointing") -------------------------------------------------
+    def enable_checkpointing(self, interval: int, mode: Optional[CheckpointingMode] = None
+                             ) -> StreamExecutionEnvironment:
+        """Checkpoint every ``interval`` ms, exactly-once unless ``mode`` says AT_LEAST_ONCE.
+
+        Raises:
+            ValueError: ``interval`` below 10 ms.
+        """
+        config = self.get_checkpoint_config()
+        config.set_checkpoint_interval(interval)
+        if mode is not None:
+            config.set_checkpointing_mode(mode)
+        return self
+
+    def get_checkpoint_config(self) -> CheckpointConfig:
+        """The checkpoint settings, backed by this environment's configuration."""
+        return CheckpointConfig(self._config)
+
+    def get_checkpoint_interval(self) -> int:
+        """The checkpoint interval in ms, or -1 when checkpointing is disabled."""
+        return self.get_checkpoint_config().get_checkpoint_interval()
+
+    def get_checkpointing_mode(self) -> CheckpointingMode:
+        return self.get_checkpoint_config().get_checkpointing_mode()
 
     def set_runtime_mode(self, execution_mode: RuntimeExecutionMode) -> StreamExecutionEnvironment:
         """``execution.runtime-mode``: STREAMING (default), BATCH or AUTOMATIC."""
