@@ -102,3 +102,24 @@ def test_killed_taskmanager_job_recovers_on_the_others_exactly_once(tmp_path: Pa
     committed = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
     numbers = sorted(int(line) for p in committed for line in p.read_text().split())
     assert numbers == list(range(1, n + 1))
+
+
+def test_at_least_once_mode_loses_nothing_after_a_failure(tmp_path: Path) -> None:
+    """AT_LEAST_ONCE checkpoints do not align barriers; after a restore records may count twice but none is
+    lost (Flink "Checkpointing": exactly-once vs. at-least-once)."""
+    from tests.integration.conftest import Cluster as _Cluster
+
+    marker = tmp_path / "failed-once"
+    result = _Cluster("embedded").run(JOBS / "recovers.py", str(marker), str(N), flags=(
+        "-D", "execution.checkpointing.interval=100 ms", "-D", "execution.checkpointing.mode=AT_LEAST_ONCE",
+        "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.delay=100 ms"))
+    assert result.returncode == 0, result.stderr
+    assert marker.exists()
+    final: dict[int, int] = {}
+    for line in result.job_output.splitlines():  # type: ignore[attr-defined]
+        match = re.fullmatch(r"\((\d+),(\d+)\)", strip_subtask_prefix(line.strip()))
+        if match:
+            final[int(match.group(1))] = max(final.get(int(match.group(1)), 0), int(match.group(2)))
+    expected = {k: sum(x for x in range(1, N + 1) if x % 10 == k) for k in range(10)}
+    assert set(final) == set(expected)
+    assert all(final[k] >= expected[k] for k in expected)
