@@ -123,3 +123,48 @@ def test_at_least_once_mode_loses_nothing_after_a_failure(tmp_path: Path) -> Non
     expected = {k: sum(x for x in range(1, N + 1) if x % 10 == k) for k in range(10)}
     assert set(final) == set(expected)
     assert all(final[k] >= expected[k] for k in expected)
+
+
+def test_embedded_cluster_replaces_a_killed_taskmanager(tmp_path: Path) -> None:
+    """The only TaskManager of an embedded cluster is SIGKILLed mid-job: the ResourceManager starts a new local
+    TaskManager for the missing slots (as YARN would give a container) and the job finishes exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.integration.conftest import ROOT
+    from tests.integration.test_failures import wait_for
+
+    n, output = 100_000, tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yflink", "run", "-q", "-D", "taskmanager.numberOfTaskSlots=2",
+         "-D", "execution.checkpointing.interval=200 ms", "-D", "restart-strategy.type=fixed-delay",
+         "-D", "restart-strategy.fixed-delay.attempts=3", "-D", "restart-strategy.fixed-delay.delay=100 ms",
+         "-D", "resourcemanager.local-taskmanagers.delay=500 ms",
+         str(JOBS / "slow_numbers_to_files.py"), str(n), str(output)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        client = psutil.Process(proc.pid)
+
+        def running_taskmanager() -> psutil.Process | None:
+            for child in client.children():
+                if "taskmanager" in child.cmdline() and len(child.children()) == 2:
+                    return child
+            return None
+
+        victim = wait_for(running_taskmanager, 60, "the TaskManager and its slot workers")
+        wait_for(lambda: any(p.is_file() and p.name.startswith(".") for p in output.rglob("*")), 60,
+                 "the sink to write")
+        victim.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    committed = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    numbers = sorted(int(line) for p in committed for line in p.read_text().split())
+    assert numbers == list(range(1, n + 1))

@@ -310,3 +310,12 @@ RESTART_EXP_JITTER = option("restart-strategy.exponential-delay.jitter-factor", 
                             "exponential-delay: random +/- share of the wait.")
 RESTART_EXP_ATTEMPTS = option("restart-strategy.exponential-delay.attempts-before-reset-backoff", _parse_int,
                               2_147_483_647, "exponential-delay: restarts before the job fails (reset with the wait).")
+
+# --- local TaskManagers started by the ResourceManager (embedded and standalone clusters) -----------------------
+LOCAL_TMS_ENABLED = option("resourcemanager.local-taskmanagers.enabled", _parse_bool, True,
+                           "yflink: the ResourceManager of an embedded or standalone cluster starts TaskManager "
+                           "processes on this host when slot requests cannot be served (as YARN gives containers).")
+LOCAL_TMS_MAX = option("resourcemanager.local-taskmanagers.max", _parse_int, 8,
+                       "yflink: at most this many TaskManagers the ResourceManager starts itself.")
+LOCAL_TMS_DELAY = option("resourcemanager.local-taskmanagers.delay", parse_duration_ms, 2000,
+                         "yflink: how long a slot request waits for a free slot before a TaskManager is started, ms.")

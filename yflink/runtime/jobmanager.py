@@ -121,6 +121,10 @@ async def run_jobmanager(config: Configuration, ready_file: Optional[Path]) -> N
          (pb_grpc.add_DispatcherGatewayServicer_to_server, DispatcherService(dispatcher))],
         bind_host, config.get(opts.JM_RPC_PORT), "jobmanager.rpc.port")
     dispatcher.rpc_address = f"{advertised}:{rpc_port}"
+    if config.get(opts.LOCAL_TMS_ENABLED):
+        from yflink.runtime.local_driver import LocalTaskManagerDriver
+
+        dispatcher.resource_manager.driver = LocalTaskManagerDriver(config, dispatcher.rpc_address)
     dispatcher.start()
     from yflink.rest.server import start_rest_server
 

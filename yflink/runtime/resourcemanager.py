@@ -29,6 +29,8 @@ from yflink.runtime.gateways import TaskManagerInfo
 
 log = logging.getLogger(__name__)
 
+PROBE_TIMEOUT_S = 2.0  # the liveness probe of a TaskManager's endpoint (about once a second)
+
 
 @dataclass
 class SlotRequest:
@@ -69,6 +71,10 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
         self.heartbeat_timeout_s = config.get(opts.HEARTBEAT_TIMEOUT) / 1000.0
         self._lock = asyncio.Lock()
         self._monitor: Optional[asyncio.Task[None]] = None
+        #: Starts TaskManagers when slots are missing (the local driver), or None (wait for TaskManagers).
+        self.driver: Any = None
+        self.driver_delay_s = config.get(opts.LOCAL_TMS_DELAY) / 1000.0
+        self._grow_task: Optional[asyncio.Task[None]] = None
 
     def start(self) -> None:
         self._monitor = asyncio.get_running_loop().create_task(self._monitor_heartbeats())
@@ -76,6 +82,10 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
     async def stop(self) -> None:
         if self._monitor is not None:
             self._monitor.cancel()
+        if self._grow_task is not None:
+            self._grow_task.cancel()
+        if self.driver is not None:
+            await asyncio.to_thread(self.driver.stop)
         await self.channels.close()
 
     # --- queries -------------------------------------------------------------------------------------
@@ -158,7 +168,33 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
                     continue
                 placed = await self._place(request)
                 if not placed:
-                    break  # no free slot anywhere; wait for one
+                    break  # no free slot anywhere; wait for one (or for a TaskManager the driver starts)
+        if self.pending and self.driver is not None and self._grow_task is None:
+            self._grow_task = asyncio.get_running_loop().create_task(self._grow())
+
+    async def _grow(self) -> None:
+        """Slot requests still wait after the driver's delay: start TaskManagers for the missing slots."""
+        try:
+            await asyncio.sleep(self.driver_delay_s)
+            driver = self.driver
+            assert driver is not None
+            free = sum(1 for te in self.task_executors.values() for s in te.slots if s is None)
+            missing = len(self.pending) - free
+            needed = -(-missing // driver.slots_per_taskmanager) if missing > 0 else 0
+            for _ in range(needed):
+                if not driver.can_start():
+                    log.warning("%d slot requests wait, and no more local TaskManagers may be started "
+                                "(resourcemanager.local-taskmanagers.max)", len(self.pending))
+                    break
+                try:
+                    await driver.start_task_manager()
+                except Exception as exc:  # noqa: BLE001 - a TaskManager that cannot start is logged; retried later
+                    log.error("could not start a TaskManager for missing slots: %s", exc)
+                    break
+        finally:
+            self._grow_task = None
+        if self.pending:
+            await self._serve_pending()
 
     async def _place(self, request: SlotRequest) -> bool:
         for te in list(self.task_executors.values()):
@@ -202,6 +238,20 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
                     self.task_executors.pop(te.resource_id, None)
                     await self._lost(te, f"The heartbeat of TaskManager with id {te.resource_id} at {te.address} "
                                          f"(pid {te.pid}) timed out after {self.heartbeat_timeout_s * 1000:.0f} ms.")
+                elif not await self._reachable(te):
+                    self.task_executors.pop(te.resource_id, None)
+                    await self._lost(te, f"TaskManager with id {te.resource_id} at {te.address} (pid {te.pid}) "
+                                         "refuses connections: its process is gone.")
+
+    async def _reachable(self, te: TaskExecutorRecord) -> bool:
+        """False only when the TaskManager's endpoint refuses connections (the process died: Flink learns this
+        from its RPC system's death watch); a slow answer is left to the heartbeat timeout."""
+        try:
+            await call("HeartbeatFromResourceManager", self.channels.task_executor(te.address)
+                       .HeartbeatFromResourceManager(pb.Empty(), timeout=PROBE_TIMEOUT_S))
+        except RpcError as exc:
+            return "UNAVAILABLE" not in str(exc)
+        return True
 
     async def _lost(self, te: TaskExecutorRecord, cause: str) -> None:
         log.warning("TaskManager %s unregistered: %s", te.resource_id, cause)
