@@ -196,6 +196,8 @@ class Task:
         for partition in self.partitions:
             partition.fail(f"producer '{self.tdd.task_name} ({self.tdd.subtask_index + 1}/"
                            f"{self.tdd.parallelism})' did not finish: {reason.splitlines()[0] if reason else ''}")
+            # Consumers already reading keep their subpartition; new requests are refused (no leak in the worker).
+            self.registry.release(partition.partition_id)
         if chain is not None:
             for err in chain.close():
                 log.debug("error closing operator after failure: %r", err)
