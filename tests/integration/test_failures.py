@@ -42,11 +42,12 @@ def rest(address: str, path: str, method: str = "GET") -> object:
         return json.loads(response.read() or b"{}")
 
 
-def entrypoint_processes() -> set[int]:
+def entrypoint_processes(marker: str = "") -> set[int]:
+    """yflink processes on this machine whose command line contains ``marker`` (all of them by default)."""
     found = set()
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if "yflink.runtime.entrypoints" in cmd:
+        if "yflink.runtime.entrypoints" in cmd and marker in " ".join(cmd):
             found.add(p.pid)
     return found
 
@@ -72,7 +73,7 @@ def test_bad_config_value_names_the_key() -> None:
 
 
 def test_user_function_error_fails_job_with_user_traceback(cluster: Cluster) -> None:
-    before = entrypoint_processes()
+    before = entrypoint_processes("yflink-local-")  # embedded clusters' processes (not the session cluster's)
     result = cluster.run(JOBS / "fails_on_record.py")
     assert result.returncode == 1
     assert "FAILED" in result.stderr
@@ -83,7 +84,8 @@ def test_user_function_error_fails_job_with_user_traceback(cluster: Cluster) -> 
         exceptions = rest(cluster.rest_address, f"/jobs/{job['jid']}/exceptions")
         assert "bad record 7" in exceptions["root-exception"]  # type: ignore[index]
     else:
-        wait_for(lambda: entrypoint_processes() <= before, 15, "the embedded cluster's processes to exit")
+        wait_for(lambda: entrypoint_processes("yflink-local-") <= before, 15,
+                 "the embedded cluster's processes to exit")
 
 
 def test_busy_rest_port_is_reported(tmp_path: Path) -> None:
@@ -91,12 +93,12 @@ def test_busy_rest_port_is_reported(tmp_path: Path) -> None:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        before = entrypoint_processes()
+        before = entrypoint_processes(str(tmp_path))
         result = yflink("cluster", "start", "-D", f"rest.port={port}", "-D", f"jobmanager.rpc.port={free_port()}",
                         "-D", f"env.pid.dir={tmp_path}", "-D", f"env.log.dir={tmp_path / 'log'}", timeout=120)
         assert result.returncode != 0
         assert str(port) in result.stderr and "in use" in result.stderr
-        wait_for(lambda: entrypoint_processes() <= before, 15, "no process left behind")
+        wait_for(lambda: entrypoint_processes(str(tmp_path)) <= before, 15, "no process left behind")
 
 
 @pytest.fixture
