@@ -169,3 +169,25 @@ def test_side_output_edges_carry_their_tag_and_may_chain() -> None:
     assert split.chained_outputs == [main_sink.id]
     assert split.side_chained == {"other": [chained_side.id]}
     assert list(split.side_network) == ["late"] and head.outputs[0].ship_strategy == "REBALANCE"
+
+
+def test_vertices_carry_stable_operator_ids_of_their_chain() -> None:
+    """Checkpoints map state by these ids: the same program gets the same ids; a uid decides its operator's id."""
+    from yflink.checkpoint.operator_ids import operator_id_from_uid
+
+    def build() -> tuple[list[list[int]], list[list[str]]]:
+        s = source()
+        m = op(s, "map")
+        m.uid = "my-map"
+        k = PartitionTransformation(m, KeyGroupStreamPartitioner(lambda x: x, 0))
+        jg = create_job_graph(generate_stream_graph([op(k, "reduce")], conf(parallelism_default=2)))
+        for v in jg.vertices:
+            spec = cloudpickle.loads(v.chain)
+            assert v.node_ids == spec.order and len(v.operator_ids) == len(v.node_ids) == len(v.operator_uids)
+        return [v.node_ids for v in jg.vertices], [v.operator_ids for v in jg.vertices]
+
+    _, first = build()
+    _, second = build()
+    assert first == second
+    assert first[0][1] == operator_id_from_uid("my-map")
+    assert len({i for ids in first for i in ids}) == 3

@@ -103,6 +103,7 @@ class CheckpointCoordinatorDriver:
         if self.storage.job_dir is not None:
             await self._run_io(self.storage.initialize_base_locations)
         self._dispatch(self.coordinator.start_scheduler(self._clock_ms()))
+        self._wakeup.set()  # a new first deadline (after a failover the loop may be waiting without one)
         if self._loop_task is None:
             self._loop_task = asyncio.get_running_loop().create_task(self._run())
 

@@ -65,6 +65,9 @@ class JobVertex:
     chain: bytes  # cloudpickle of ChainSpec
     inputs: list[JobEdge] = field(default_factory=list)
     outputs: list[JobEdge] = field(default_factory=list)
+    node_ids: list[int] = field(default_factory=list)  # stream node ids of the chain, head first
+    operator_ids: list[str] = field(default_factory=list)  # their stable ids (yflink.checkpoint.operator_ids)
+    operator_uids: list[Optional[str]] = field(default_factory=list)  # their user-given uids
 
 
 @dataclass
@@ -182,6 +185,9 @@ def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGra
         members[chain_of[node.id]].append(node)
 
     vertex_ids = {h.id: JobVertexID.generate().hex for h in heads}
+    from yflink.checkpoint.operator_ids import stable_operator_ids
+
+    operator_ids = stable_operator_ids(graph, lambda e: is_chainable(e, graph))
     vertices: dict[int, JobVertex] = {}
     chains: dict[int, ChainSpec] = {}
     for head in heads:
@@ -189,7 +195,9 @@ def create_job_graph(graph: StreamGraph, job_id: Optional[str] = None) -> JobGra
         vertex = JobVertex(
             id=vertex_ids[head.id], name=_chain_name(nodes), parallelism=head.parallelism,
             max_parallelism=max(n.max_parallelism for n in nodes), slot_sharing_group=head.slot_sharing_group,
-            is_source=head.is_source, bounded=head.bounded, operator_names=[n.name for n in nodes], chain=b"")
+            is_source=head.is_source, bounded=head.bounded, operator_names=[n.name for n in nodes], chain=b"",
+            node_ids=[n.id for n in nodes], operator_ids=[operator_ids[n.id] for n in nodes],
+            operator_uids=[n.uid for n in nodes])
         vertices[head.id] = vertex
         chains[head.id] = ChainSpec(head_id=head.id, order=[n.id for n in nodes], operators={
             n.id: ChainedOperator(node_id=n.id, name=n.name, operator=n.operator, chained_outputs=[],

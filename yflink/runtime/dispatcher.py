@@ -91,6 +91,23 @@ class Dispatcher:
     def checkpoint_statistics(self, job_id: str) -> dict[str, Any]:
         """Flink's ``CheckpointingStatistics`` shape: counts and the latest completed/failed checkpoint."""
         jm = self.job_masters[job_id]
+        if jm.checkpoint_coordinator is not None:  # execution.checkpointing.dir: the coordinator's statistics
+            coordinator = jm.checkpoint_coordinator
+            st = coordinator.stats
+            return {
+                "counts": {"restored": st.restored, "total": st.triggered, "in_progress": len(coordinator.pending),
+                           "completed": st.completed, "failed": st.failed},
+                "latest": {"completed": {"id": st.latest_completed[0], "external_path": st.latest_completed[1]}
+                           if st.latest_completed else None,
+                           "failed": {"id": st.latest_failed[0], "failure_message": st.latest_failed[1]}
+                           if st.latest_failed else None,
+                           "savepoint": {"id": st.latest_savepoint[0], "external_path": st.latest_savepoint[1]}
+                           if st.latest_savepoint else None,
+                           "restored": {"id": st.latest_restored[0], "external_path": st.latest_restored[1]}
+                           if st.latest_restored else None},
+                "history": [{"id": cid, "checkpoint_type": kind, "status": status}
+                            for cid, kind, status in st.history],
+            }
         completed, failed = sorted(jm.completed_checkpoints), sorted(jm.declined_checkpoints)
         return {
             "counts": {"restored": len(jm.restored_checkpoints), "total": jm.last_checkpoint_id,
