@@ -33,7 +33,7 @@ import cloudpickle
 from aiohttp import web
 
 import yflink
-from yflink.common.errors import ClusterError, JobSubmissionError, PortInUseError
+from yflink.common.errors import ClusterError, JobSubmissionError, PortInUseError, RpcError
 from yflink.graph.job_graph import JobGraph
 from yflink.rest import messages
 from yflink.runtime.gateways import DispatcherGateway, TaskManagerInfo
@@ -194,7 +194,7 @@ async def trigger_checkpoint(request: web.Request) -> web.Response:
     graph = _graph(request)
     try:
         checkpoint_id = await _dispatcher(request).trigger_checkpoint(graph.job_graph.job_id)
-    except RuntimeError as exc:
+    except (RuntimeError, RpcError) as exc:  # not running, or a task could not be reached
         raise RestError(409, str(exc)) from None
     return _json({"request-id": str(checkpoint_id)}, status=202)
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
 TASK_CANCELLATION_TIMEOUT_S = 30.0  # a task not CANCELED by then has its slot worker killed
+WORKER_RESPAWN_DELAY_S = 1.0  # pause before a dead slot worker is replaced
 
 
 @dataclass
@@ -96,8 +97,13 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         self.address = f"{self.host}:{port}"
         for slot in self.slots:
             slot.worker = self._spawn_worker(slot.index)
-        await asyncio.wait_for(asyncio.gather(*(s.worker.registered.wait() for s in self.slots if s.worker)),
-                               WORKER_START_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(s.worker.registered.wait() for s in self.slots if s.worker)),
+                                   WORKER_START_TIMEOUT_S)
+        except TimeoutError:
+            missing = [s.index for s in self.slots if s.worker is None or not s.worker.registered.is_set()]
+            raise ClusterError(f"The slot workers of slots {missing} did not start within "
+                               f"{WORKER_START_TIMEOUT_S:.0f} s; see their logs beside this TaskManager's") from None
         await self._register()
         loop = asyncio.get_running_loop()
         self._background = [loop.create_task(self._heartbeat_loop()), loop.create_task(self._watch_workers())]
@@ -219,6 +225,8 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                                 f"(pid {worker.popen.pid}) exited with code {code}."))
                 slot.executions.clear()
                 if not self._stopping:
+                    # A worker that keeps dying is restarted at most every WORKER_RESPAWN_DELAY_S.
+                    await asyncio.sleep(WORKER_RESPAWN_DELAY_S)
                     slot.worker = self._spawn_worker(slot.index)
 
     # --- TaskExecutorGateway -------------------------------------------------------------------------
