@@ -77,4 +77,5 @@ def test_checkpoints_are_written_retained_and_restored_from_storage(cluster: Clu
         assert stats["counts"]["restored"] == 1, stats  # type: ignore[index]
         assert stats["latest"]["restored"]["id"] >= 1  # type: ignore[index]
         assert stats["counts"]["completed"] >= 2  # type: ignore[index]
-        assert stats["latest"]["completed"]["id"] in seen  # type: ignore[index]
+        # the last one may complete and be deleted with the finished job between two samples of the watcher
+        assert stats["latest"]["completed"]["id"] >= max(seen)  # type: ignore[index]
