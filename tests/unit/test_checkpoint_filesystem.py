@@ -7,6 +7,7 @@ reach (``execution.checkpointing.dir``); metadata must never be seen half-writte
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,13 @@ def test_failed_atomic_write_leaves_no_file(tmp_path: Path) -> None:
         os.chmod(blocked, 0o700)
 
 
-def test_hdfs_plugs_in_by_scheme_and_missing_client_is_a_clear_error() -> None:
-    with pytest.raises(UnsupportedFileSystemError, match="hdfs://.*yflink.fs.hdfs"):
+def test_hdfs_plugs_in_by_scheme_and_missing_client_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yflink.fs.hdfs import HdfsFileSystem
+
+    assert isinstance(get_file_system("hdfs://nn:8020/flink"), HdfsFileSystem)  # no connection until first use
+    monkeypatch.setitem(sys.modules, "hdfs_native", None)  # the client library is not installed
+    monkeypatch.delitem(fs_base._INSTANCES, "hdfs")
+    with pytest.raises(UnsupportedFileSystemError, match="hdfs://.*pip install hdfs-native"):
         get_file_system("hdfs://nn:8020/flink")
     with pytest.raises(UnsupportedFileSystemError, match="No filesystem for scheme 's3://'"):
         get_file_system("s3://bucket/x")

@@ -1,4 +1,4 @@
-"""Filesystems behind one interface (checkpoints, savepoints, HA storage): ``file://`` now, ``hdfs://`` later.
+"""Filesystems behind one interface (checkpoints, savepoints, HA storage): ``file://`` and ``hdfs://`` (:mod:`yflink.fs.hdfs`).
 
 See :mod:`yflink.fs.base` for the interface and :mod:`yflink.fs.local` for ``file://``.
 """

@@ -3,7 +3,7 @@
 Everything above this layer names files by **URI** (``file:///tmp/chk``, ``hdfs://nn:8020/flink/chk``; a plain
 absolute path means ``file://``) and reaches them through a :class:`FileSystem` found by scheme
 (:func:`get_file_system`). Each scheme is one module that alone imports its client: ``file`` is
-:mod:`yflink.fs.local`; ``hdfs`` will be ``yflink.fs.hdfs`` (the only importer of hdfs-native), registered lazily
+:mod:`yflink.fs.local`; ``hdfs`` is :mod:`yflink.fs.hdfs` (the only importer of hdfs-native), registered lazily
 so that nothing imports an HDFS client unless an ``hdfs://`` path is used.
 
 The interface is the small set of operations checkpointing needs, chosen so that HDFS can implement every one
