@@ -1,6 +1,6 @@
-"""Filesystems behind one interface (checkpoints, savepoints, HA storage): ``file://`` and ``hdfs://`` (:mod:`yflink.fs.hdfs`).
+"""Filesystems behind one interface (checkpoints, savepoints, HA storage): ``file://`` and ``hdfs://``.
 
-See :mod:`yflink.fs.base` for the interface and :mod:`yflink.fs.local` for ``file://``.
+See :mod:`yflink.fs.base` for the interface, :mod:`yflink.fs.local` for ``file://`` and :mod:`yflink.fs.hdfs` for ``hdfs://``.
 """
 
 from yflink.fs.base import (
