@@ -92,7 +92,7 @@ class JobClient:
 
     Args:
         client: the executor's job client (``get_job_id``, ``get_job_status``, ``cancel``,
-            ``get_job_execution_result``, answering directly).
+            ``get_job_execution_result``, ``start_savepoint``, ``wait_for_savepoint``, answering directly).
     """
 
     def __init__(self, client: Any) -> None:
@@ -108,6 +108,26 @@ class JobClient:
         """Ask the cluster to cancel the job now; the future's value is None."""
         self._client.cancel()
         return CompletableFuture(lambda: None)
+
+    def trigger_savepoint(self, savepoint_directory: Optional[str] = None) -> CompletableFuture[str]:
+        """Trigger a savepoint now; the future's value is the savepoint's directory URI (``result()`` blocks
+        until it completed and raises SavepointFailedError when it failed).
+
+        ``savepoint_directory`` None uses ``execution.checkpointing.savepoint-dir`` (``state.savepoints.dir``).
+        Source: PyFlink ``JobClient.trigger_savepoint``; Flink "Savepoints".
+        """
+        trigger_id = self._client.start_savepoint(savepoint_directory)
+        return CompletableFuture(lambda: str(self._client.wait_for_savepoint(trigger_id)))
+
+    def stop_with_savepoint(self, advance_to_end_of_event_time: bool = False,
+                            savepoint_directory: Optional[str] = None) -> CompletableFuture[str]:
+        """Stop the job with a savepoint, requested now; the future's value is the savepoint's URI, and the job
+        then ends FINISHED. ``advance_to_end_of_event_time`` emits the MAX watermark first (Flink's ``--drain``).
+
+        Source: PyFlink ``JobClient.stop_with_savepoint``.
+        """
+        trigger_id = self._client.start_savepoint(savepoint_directory, stop=True, drain=advance_to_end_of_event_time)
+        return CompletableFuture(lambda: str(self._client.wait_for_savepoint(trigger_id)))
 
     def get_job_execution_result(self) -> CompletableFuture[JobExecutionResult]:
         """``result()`` blocks until the job ends; it raises when the job did not FINISH."""

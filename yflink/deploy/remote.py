@@ -115,6 +115,50 @@ class RestJobClient:
         """Ask the JobManager to cancel; returns at once (the job goes CANCELLING, then CANCELED)."""
         self.client.cancel(self.job_id)
 
+    # --- savepoints (PyFlink JobClient.trigger_savepoint / stop_with_savepoint) --------------------------------
+    def start_savepoint(self, savepoint_directory: Optional[str] = None, *, stop: bool = False, drain: bool = False,
+                        format_type: str = "CANONICAL") -> str:
+        """Ask the JobManager for a savepoint (``stop``: stop-with-savepoint, ``drain``: sources end their input
+        first); returns the trigger id at once, for :meth:`wait_for_savepoint`.
+
+        Raises:
+            ClusterError: unknown job (JobNotFoundError), the job already ended, no ``savepoint_directory`` and no
+                ``state.savepoints.dir``, or the JobManager is unreachable.
+        """
+        if stop:
+            return self.client.stop_with_savepoint(self.job_id, savepoint_directory, drain, format_type)
+        return self.client.trigger_savepoint(self.job_id, savepoint_directory, format_type=format_type)
+
+    def wait_for_savepoint(self, trigger_id: str, timeout_s: Optional[float] = None) -> str:
+        """Block until savepoint ``trigger_id`` completed; returns its directory URI (``yflink run -s`` takes it).
+        Raises SavepointFailedError (the JobManager's cause) or ClusterError."""
+        return self.client.wait_for_savepoint(self.job_id, trigger_id, timeout_s)
+
+    def trigger_savepoint(self, savepoint_directory: Optional[str] = None, format_type: str = "CANONICAL") -> str:
+        """Take a savepoint of the running job and return its directory URI (blocks until it completed).
+
+        Args:
+            savepoint_directory: URI of the directory the savepoint goes under; None: the cluster's or job's
+                ``execution.checkpointing.savepoint-dir`` (``state.savepoints.dir``).
+            format_type: CANONICAL or NATIVE (Flink's ``SavepointFormatType``).
+
+        Raises:
+            SavepointFailedError: the savepoint failed (the job keeps running).
+            ClusterError: as :meth:`start_savepoint`.
+        """
+        return self.wait_for_savepoint(self.start_savepoint(savepoint_directory, format_type=format_type))
+
+    def stop_with_savepoint(self, advance_to_end_of_event_time: bool = False,
+                            savepoint_directory: Optional[str] = None) -> str:
+        """Stop the job with a savepoint and return the savepoint's URI; the job then ends FINISHED.
+
+        ``advance_to_end_of_event_time`` (Flink's ``--drain``) makes the sources emit the MAX watermark first, so
+        every event-time timer and window fires. Raises SavepointFailedError (the job keeps running) or
+        ClusterError.
+        """
+        trigger = self.start_savepoint(savepoint_directory, stop=True, drain=advance_to_end_of_event_time)
+        return self.wait_for_savepoint(trigger)
+
     def get_job_execution_result(self) -> JobExecutionResult:
         """Block until the job ends.
 

@@ -7,7 +7,9 @@ what to do:
 * nobody listens at the address -> :class:`~yflink.common.errors.ClusterError` "No JobManager at host:port ...",
 * the job is unknown -> :class:`JobNotFoundError` (a ClusterError),
 * the cluster refuses a submission -> :class:`~yflink.common.errors.JobSubmissionError`,
-* any other HTTP error -> ClusterError carrying Flink's ``errors`` text.
+* any other HTTP error -> ClusterError carrying Flink's ``errors`` text,
+* a savepoint, stop-with-savepoint or disposal the JobManager reports as failed -> :class:`SavepointFailedError`
+  carrying the failure cause.
 
 Proxies from the environment (``http_proxy``) are ignored: the JobManager is reached directly.
 """
@@ -19,14 +21,17 @@ import http.client
 import json
 import pickle
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Optional
 
-from yflink.common.errors import ClusterError, ConfigurationError, JobSubmissionError
+from yflink.common.errors import ClusterError, ConfigurationError, JobSubmissionError, YFlinkError
 
 DEFAULT_TIMEOUT_S = 60.0  # Flink's client.timeout default
+OPERATION_POLL_MIN_S = 0.05  # first poll of an asynchronous operation; doubles up to OPERATION_POLL_MAX_S
+OPERATION_POLL_MAX_S = 0.5
 START_HINT = "is the cluster running? start one with `yflink cluster start`"
 
 
@@ -36,6 +41,20 @@ class JobNotFoundError(ClusterError):
     def __init__(self, job_id: str, message: str) -> None:
         super().__init__(message)
         self.job_id = job_id
+
+
+class SavepointFailedError(YFlinkError):
+    """The JobManager reports that a savepoint, stop-with-savepoint or savepoint disposal failed.
+
+    Attributes:
+        failure_class: the failure's class name on the JobManager (e.g. ``yflink.checkpoint.errors.CheckpointError``).
+        stack_trace: the failure's text as the JobManager rendered it (message first, then its traceback).
+    """
+
+    def __init__(self, message: str, failure_class: str = "", stack_trace: str = "") -> None:
+        super().__init__(message)
+        self.failure_class = failure_class
+        self.stack_trace = stack_trace
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -180,6 +199,92 @@ class RestClusterClient:
                               body, job_id=job_id)
         records = pickle.loads(base64.b64decode(reply["records"]))
         return list(records), int(reply["nextOffset"]), bool(reply["finished"])
+
+    # --- savepoints (asynchronous operations: trigger, then poll) -------------------------------------------------
+    def trigger_savepoint(self, job_id: str, target_directory: Optional[str] = None, cancel_job: bool = False,
+                          format_type: str = "CANONICAL") -> str:
+        """``POST /jobs/{jobid}/savepoints``; returns the trigger id (poll with :meth:`savepoint_status` or
+        :meth:`wait_for_savepoint`).
+
+        Raises:
+            JobNotFoundError: unknown job.
+            ClusterError: the job already ended (HTTP 409), no target directory and no ``state.savepoints.dir``
+                (HTTP 400), or the JobManager is unreachable; the message carries the JobManager's reason.
+        """
+        body: dict[str, Any] = {"cancel-job": cancel_job, "formatType": format_type}
+        if target_directory is not None:
+            body["target-directory"] = target_directory
+        reply = self._request("POST", f"/jobs/{job_id}/savepoints", json.dumps(body).encode(), job_id=job_id)
+        return str(reply["request-id"])
+
+    def stop_with_savepoint(self, job_id: str, target_directory: Optional[str] = None, drain: bool = False,
+                            format_type: str = "CANONICAL") -> str:
+        """``POST /jobs/{jobid}/stop``; returns the trigger id, polled like a savepoint's. Raises as
+        :meth:`trigger_savepoint`."""
+        body: dict[str, Any] = {"drain": drain, "formatType": format_type}
+        if target_directory is not None:
+            body["targetDirectory"] = target_directory
+        reply = self._request("POST", f"/jobs/{job_id}/stop", json.dumps(body).encode(), job_id=job_id)
+        return str(reply["request-id"])
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> dict[str, Any]:
+        """``GET /jobs/{jobid}/savepoints/{triggerid}``: ``{"status": {"id": ...}, "operation": ...}``."""
+        return dict(self._request("GET", f"/jobs/{job_id}/savepoints/{trigger_id}", job_id=job_id))
+
+    def wait_for_savepoint(self, job_id: str, trigger_id: str, timeout_s: Optional[float] = None) -> str:
+        """Poll until the savepoint (or stop-with-savepoint) ``trigger_id`` completed; returns its location.
+
+        Args:
+            timeout_s: give up after this many seconds (None: wait as long as it takes).
+
+        Raises:
+            SavepointFailedError: the JobManager reports a failure (the message carries its cause).
+            ClusterError: the JobManager became unreachable, or ``timeout_s`` passed (the savepoint may still
+                complete).
+        """
+        operation = self._poll(lambda: self.savepoint_status(job_id, trigger_id), timeout_s,
+                               f"savepoint {trigger_id} of job {job_id}")
+        self._raise_failure(operation, f"Savepoint of job {job_id} failed")
+        location = operation.get("location")
+        if not location:
+            raise ClusterError(f"The JobManager at {self.address} completed savepoint {trigger_id} of job {job_id} "
+                               f"without a location: {operation}")
+        return str(location)
+
+    def dispose_savepoint(self, savepoint_path: str, timeout_s: Optional[float] = None) -> None:
+        """``POST /savepoint-disposal`` and poll ``GET /savepoint-disposal/{triggerid}`` until done.
+
+        Raises:
+            SavepointFailedError: nothing to dispose there, or the deletion failed (the message says which).
+            ClusterError: the JobManager is unreachable, or ``timeout_s`` passed.
+        """
+        body = json.dumps({"savepoint-path": savepoint_path}).encode()
+        trigger_id = str(self._request("POST", "/savepoint-disposal", body)["request-id"])
+        operation = self._poll(lambda: dict(self._request("GET", f"/savepoint-disposal/{trigger_id}")), timeout_s,
+                               f"disposal of savepoint {savepoint_path}")
+        self._raise_failure(operation, f"Disposing savepoint '{savepoint_path}' failed")
+
+    def _poll(self, status: Any, timeout_s: Optional[float], what: str) -> dict[str, Any]:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        poll_s = OPERATION_POLL_MIN_S
+        while True:
+            reply = status()
+            if reply.get("status", {}).get("id") == "COMPLETED":
+                return dict(reply.get("operation") or {})
+            if deadline is not None and time.monotonic() >= deadline:
+                raise ClusterError(f"The {what} did not complete within {timeout_s:g} s at the JobManager at "
+                                   f"{self.address}; it may still complete.")
+            time.sleep(poll_s)
+            poll_s = min(poll_s * 2, OPERATION_POLL_MAX_S)
+
+    @staticmethod
+    def _raise_failure(operation: dict[str, Any], headline: str) -> None:
+        cause = operation.get("failure-cause")
+        if not cause:
+            return
+        stack = str(cause.get("stack-trace") or cause.get("class") or "no cause given")
+        first = stack.splitlines()[0] if stack else ""
+        raise SavepointFailedError(f"{headline}: {first}", str(cause.get("class", "")), stack)
 
     # --- cluster -------------------------------------------------------------------------------------------------
     def overview(self) -> dict[str, Any]:

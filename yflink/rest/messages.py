@@ -18,6 +18,9 @@ path                                        Flink message
 ``GET /taskmanagers``                       ``TaskManagersInfo``
 ``GET /config``                             ``DashboardConfiguration``
 ``GET /jobmanager/config``                  ``ClusterConfigurationInfo``
+``POST /jobs/{jobid}/savepoints``, ``/stop`` ``TriggerResponse`` (``{"request-id": ...}``)
+``GET /jobs/{jobid}/savepoints/{triggerid}`` ``AsynchronousOperationResult<SavepointInfo>``
+``GET /savepoint-disposal/{triggerid}``     ``AsynchronousOperationResult<AsynchronousOperationInfo>``
 errors                                      ``ErrorResponseBody`` (``{"errors": [...]}``)
 ==========================================  =============================================================
 
@@ -27,6 +30,7 @@ The client side (:mod:`yflink.rest.client`, :mod:`yflink.deploy.remote`) reads t
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Optional
@@ -34,6 +38,7 @@ from typing import Any, Optional
 from yflink.common.configuration import Configuration
 from yflink.runtime.gateways import TaskManagerInfo
 from yflink.runtime.jobmaster.execution_graph import Execution, ExecutionGraph, ExecutionJobVertex
+from yflink.runtime.operation_cache import OperationResult, OperationStatus
 from yflink.runtime.states import ExecutionState, JobStatus
 
 #: Flink's ``JobResult`` application status per terminal JobStatus (``ApplicationStatus.fromJobStatus``).
@@ -451,3 +456,44 @@ def dashboard_configuration(version: str, commit: str, refresh_interval_ms: int 
 def cluster_configuration(config: Configuration) -> list[dict[str, str]]:
     """``GET /jobmanager/config`` (Flink ``ClusterConfigurationInfo``): ``[{"key", "value"}]`` sorted by key."""
     return [{"key": k, "value": v} for k, v in sorted(config.to_dict().items())]
+
+
+# --- asynchronous operations: savepoints, stop-with-savepoint, disposal ---------------------------------------
+def trigger_response(trigger_id: str) -> dict[str, str]:
+    """Flink's ``TriggerResponse``: ``{"request-id": trigger_id}`` (202 of every asynchronous trigger)."""
+    return {"request-id": trigger_id}
+
+
+def serialized_throwable(error: BaseException) -> dict[str, str]:
+    """An exception as Flink's ``SerializedThrowable`` JSON: ``class`` (qualified name), ``stack-trace`` (``class:
+    message`` first, then the Python traceback when there is one) and an empty ``serialized-throwable`` (no Java
+    object to serialize)."""
+    cls = type(error)
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    head = f"{name}: {error}" if str(error) else name
+    stack = head
+    if error.__traceback__ is not None:
+        stack += "\n" + "".join(traceback.format_exception(error)).rstrip("\n")
+    return {"class": name, "stack-trace": stack, "serialized-throwable": ""}
+
+
+def savepoint_status(result: OperationResult) -> dict[str, Any]:
+    """``GET /jobs/{jobid}/savepoints/{triggerid}``: ``{"status": {"id": "IN_PROGRESS"}}`` while it runs; then
+    ``COMPLETED`` with ``operation`` Flink's ``SavepointInfo``: ``{"location": uri}`` or
+    ``{"failure-cause": SerializedThrowable}``."""
+    if result.status is OperationStatus.IN_PROGRESS:
+        return {"status": {"id": OperationStatus.IN_PROGRESS.value}}
+    operation: dict[str, Any] = ({"failure-cause": serialized_throwable(result.error)} if result.error is not None
+                                 else {"location": result.value})
+    return {"status": {"id": OperationStatus.COMPLETED.value}, "operation": operation}
+
+
+def disposal_status(result: OperationResult) -> dict[str, Any]:
+    """``GET /savepoint-disposal/{triggerid}``: like :func:`savepoint_status`; a successful disposal's
+    ``operation`` is ``{}`` (Flink's ``AsynchronousOperationInfo`` without a failure cause)."""
+    if result.status is OperationStatus.IN_PROGRESS:
+        return {"status": {"id": OperationStatus.IN_PROGRESS.value}}
+    operation: dict[str, Any] = {}
+    if result.error is not None:
+        operation["failure-cause"] = serialized_throwable(result.error)
+    return {"status": {"id": OperationStatus.COMPLETED.value}, "operation": operation}

@@ -4,9 +4,10 @@ Source: Flink ``WebMonitorEndpoint`` / ``DispatcherRestEndpoint`` and the "REST 
 documentation. The JSON comes from :mod:`yflink.rest.messages`; this module only routes, parses requests
 and maps errors to Flink's ``{"errors": [...]}`` body with a proper status (never an HTML page):
 
-* 400 a malformed request (bad job id, a body that is not a pickled JobGraph, an unknown cancel mode),
-* 404 an unknown path, job or vertex,
-* 409 cancelling a job that already ended otherwise,
+* 400 a malformed request (bad job id, a body that is not a pickled JobGraph, an unknown cancel mode, a
+  savepoint request without a target directory when ``state.savepoints.dir`` is not set),
+* 404 an unknown path, job, vertex or savepoint trigger id,
+* 409 cancelling a job that already ended otherwise; a savepoint or stop of a job that already ended,
 * 413 a body larger than ``rest.server.max-content-length`` (bytes),
 * 500 anything else, with the server-side traceback in the message.
 
@@ -27,7 +28,7 @@ import socket
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Optional
 
 import cloudpickle
 from aiohttp import web
@@ -36,6 +37,7 @@ import yflink
 from yflink.common.errors import ClusterError, JobSubmissionError, PortInUseError, RpcError
 from yflink.graph.job_graph import JobGraph
 from yflink.rest import messages
+from yflink.runtime.dispatcher import SAVEPOINT_FORMATS
 from yflink.runtime.gateways import DispatcherGateway, TaskManagerInfo
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
 from yflink.runtime.states import JobStatus
@@ -205,6 +207,135 @@ async def checkpoint_statistics(request: web.Request) -> web.Response:
     return _json(_dispatcher(request).checkpoint_statistics(graph.job_graph.job_id))
 
 
+# --- savepoints (Flink SavepointHandlers, StopWithSavepointHandlers, SavepointDisposalHandlers) --------------
+async def _json_object(request: web.Request, shape: str) -> dict[str, Any]:
+    """The request's JSON object body; an empty body is ``{}``. RestError 400 names the expected ``shape``."""
+    if not await request.read():
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise RestError(400, f"The body must be JSON: {shape}.") from None
+    if not isinstance(body, dict):
+        raise RestError(400, f"The body must be a JSON object: {shape}.")
+    return body
+
+
+def _optional_str(body: dict[str, Any], name: str) -> Optional[str]:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RestError(400, f"'{name}' must be a non-empty string (a directory URI), got {value!r}.")
+    return value.strip()
+
+
+def _bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RestError(400, f"'{name}' must be true or false, got {value!r}.")
+    return value
+
+
+def _format_type(body: dict[str, Any]) -> str:
+    value = body.get("formatType") or "CANONICAL"
+    if not isinstance(value, str) or value.upper() not in SAVEPOINT_FORMATS:
+        raise RestError(400, f"'formatType' must be one of {', '.join(SAVEPOINT_FORMATS)}, got {value!r}.")
+    return value.upper()
+
+
+def _trigger_id(body: dict[str, Any]) -> Optional[str]:
+    value = body.get("triggerId")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 32 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise RestError(400, f"'triggerId' must be 32 hex digits, got {value!r}.")
+    return value.lower()
+
+
+async def _start_operation(request: web.Request, start: Callable[[], Awaitable[str]]) -> web.Response:
+    job_id = _job_id(request)
+    try:
+        trigger_id = await start()
+    except KeyError:
+        raise RestError(404, f"Job {job_id} not found") from None
+    except RuntimeError as exc:  # the job already ended
+        raise RestError(409, str(exc)) from None
+    except ValueError as exc:  # no target directory and no default; an unknown format
+        raise RestError(400, str(exc)) from None
+    return _json(messages.trigger_response(trigger_id), status=202)
+
+
+async def trigger_savepoint(request: web.Request) -> web.Response:
+    """``POST /jobs/{jobid}/savepoints``: start a savepoint; 202 ``{"request-id": triggerid}``.
+
+    Body (all optional): ``{"target-directory": uri, "cancel-job": bool, "formatType": "CANONICAL"|"NATIVE",
+    "triggerId": 32 hex}``. ``cancel-job`` cancels the job after the savepoint (Flink's deprecated
+    cancel-with-savepoint). Poll ``GET /jobs/{jobid}/savepoints/{triggerid}``.
+    """
+    job_id = _job_id(request)
+    _graph(request)
+    body = await _json_object(request, '{"target-directory": <uri>, "cancel-job": <bool>, "formatType": '
+                                       '"CANONICAL"|"NATIVE"}')
+    target, cancel, fmt, trigger = (_optional_str(body, "target-directory"), _bool(body, "cancel-job"),
+                                    _format_type(body), _trigger_id(body))
+    return await _start_operation(request, lambda: _dispatcher(request).trigger_savepoint(
+        job_id, target, cancel_job=cancel, format_type=fmt, trigger_id=trigger))
+
+
+async def stop_with_savepoint(request: web.Request) -> web.Response:
+    """``POST /jobs/{jobid}/stop``: stop-with-savepoint; 202 ``{"request-id": triggerid}``.
+
+    Body (all optional): ``{"targetDirectory": uri, "drain": bool, "formatType": ..., "triggerId": 32 hex}``;
+    ``drain`` ends the sources' input (MAX watermark) before the savepoint. Poll
+    ``GET /jobs/{jobid}/savepoints/{triggerid}`` (as Flink does); the job then ends FINISHED.
+    """
+    job_id = _job_id(request)
+    _graph(request)
+    body = await _json_object(request, '{"targetDirectory": <uri>, "drain": <bool>}')
+    target, drain, trigger = _optional_str(body, "targetDirectory"), _bool(body, "drain"), _trigger_id(body)
+    _format_type(body)  # validated; the savepoint of a stop is written in yflink's one format
+    return await _start_operation(request, lambda: _dispatcher(request).stop_with_savepoint(
+        job_id, target, drain=drain, trigger_id=trigger))
+
+
+async def savepoint_status(request: web.Request) -> web.Response:
+    """``GET /jobs/{jobid}/savepoints/{triggerid}``: ``{"status": {"id": "IN_PROGRESS"|"COMPLETED"},
+    "operation": {"location": uri} | {"failure-cause": {"class", "stack-trace", ...}}}``."""
+    job_id = _job_id(request)
+    _graph(request)
+    trigger_id = request.match_info["triggerid"]
+    try:
+        result = _dispatcher(request).savepoint_status(job_id, trigger_id)
+    except KeyError:
+        raise RestError(404, f"There is no savepoint operation with triggerId={trigger_id} for job {job_id} (an "
+                             "unknown id, or its result expired after rest.async.store-duration).") from None
+    return _json(messages.savepoint_status(result))
+
+
+async def dispose_savepoint(request: web.Request) -> web.Response:
+    """``POST /savepoint-disposal``: body ``{"savepoint-path": uri}``; 202 ``{"request-id": triggerid}``."""
+    body = await _json_object(request, '{"savepoint-path": <uri>}')
+    path = _optional_str(body, "savepoint-path")
+    if path is None:
+        raise RestError(400, "'savepoint-path' is required: the savepoint directory (or its _metadata) to dispose.")
+    trigger_id = await _dispatcher(request).dispose_savepoint(path, _trigger_id(body))
+    return _json(messages.trigger_response(trigger_id), status=202)
+
+
+async def disposal_status(request: web.Request) -> web.Response:
+    """``GET /savepoint-disposal/{triggerid}``: ``{"status": ..., "operation": {} | {"failure-cause": ...}}``."""
+    trigger_id = request.match_info["triggerid"]
+    try:
+        result = _dispatcher(request).disposal_status(trigger_id)
+    except KeyError:
+        raise RestError(404, f"There is no savepoint disposal with triggerId={trigger_id} (an unknown id, or its "
+                             "result expired after rest.async.store-duration).") from None
+    return _json(messages.disposal_status(result))
+
+
 async def collect(request: web.Request) -> web.Response:
     """``POST /jobs/{jobid}/coordinators/{operatorid}``: a page of a collect sink's records.
 
@@ -309,6 +440,11 @@ def create_app(dispatcher: DispatcherGateway) -> web.Application:
     app.router.add_post("/jobs/{jobid}/coordinators/{operatorid}", collect)
     app.router.add_post("/jobs/{jobid}/checkpoints", trigger_checkpoint)
     app.router.add_get("/jobs/{jobid}/checkpoints", checkpoint_statistics)
+    app.router.add_post("/jobs/{jobid}/savepoints", trigger_savepoint)
+    app.router.add_get("/jobs/{jobid}/savepoints/{triggerid}", savepoint_status)
+    app.router.add_post("/jobs/{jobid}/stop", stop_with_savepoint)
+    app.router.add_post("/savepoint-disposal", dispose_savepoint)
+    app.router.add_get("/savepoint-disposal/{triggerid}", disposal_status)
     app.router.add_get("/overview", cluster_overview)
     app.router.add_get("/taskmanagers", task_managers)
     app.router.add_get("/config", dashboard_config)

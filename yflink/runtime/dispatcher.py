@@ -2,23 +2,69 @@
 
 Source: Flink ``Dispatcher`` / ``StandaloneDispatcher`` ("Flink Architecture": the Dispatcher provides a REST
 interface to submit applications and starts a new JobMaster for each submitted job).
+
+Savepoints, stop-with-savepoint and savepoint disposal are asynchronous operations, as in Flink's
+``DispatcherCachedOperationsHandler``: a trigger returns a trigger id at once, the work runs as a task on this
+loop (the JobMaster's ``trigger_savepoint`` / ``stop_with_savepoint``), and the REST API polls its outcome in the
+:class:`~yflink.runtime.operation_cache.OperationCache` (kept ``rest.async.store-duration`` after completion).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, Protocol, cast
 
+from yflink.checkpoint.errors import CheckpointMetadataError
+from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
-from yflink.common.errors import JobSubmissionError
+from yflink.common.errors import ConfigurationError, JobSubmissionError
+from yflink.fs.base import get_file_system, join, name_of, normalize, parent_of
 from yflink.graph.job_graph import JobGraph
 from yflink.runtime.gateways import CollectedRecords, TaskManagerInfo
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
 from yflink.runtime.jobmaster.jobmaster import JobMaster
+from yflink.runtime.operation_cache import STORE_DURATION, OperationCache, OperationKey, OperationKind, OperationResult
 from yflink.runtime.resourcemanager import ResourceManager
 
 log = logging.getLogger(__name__)
+SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")  # Flink's SavepointFormatType
+METADATA_FILE_NAME = "_metadata"
+
+
+class SavepointJobMaster(Protocol):
+    """The JobMaster's savepoint API the Dispatcher calls (``yflink.runtime.jobmaster.jobmaster.JobMaster``)."""
+
+    async def trigger_savepoint(self, target_directory: Optional[str], *, format_type: str = "CANONICAL") -> str:
+        """Take a savepoint; returns its directory URI. Raises CheckpointError."""
+
+    async def stop_with_savepoint(self, target_directory: Optional[str], *, drain: bool = False) -> str:
+        """Take a savepoint, then finish the job (FINISHED); returns the savepoint's URI. Raises CheckpointError
+        (the job keeps running)."""
+
+    async def cancel(self) -> None: ...
+
+
+def delete_savepoint(pointer: str) -> str:
+    """Delete the savepoint at ``pointer`` (its directory or its ``_metadata`` file); returns the directory URI.
+
+    Source: Flink's ``flink savepoint -d`` / ``POST /savepoint-disposal``. Blocking I/O: run it off the loop.
+
+    Raises:
+        CheckpointMetadataError: there is no ``_metadata`` there (not a savepoint, or already disposed).
+        FileSystemError: the path is relative, or the filesystem failed.
+    """
+    path = normalize(pointer)
+    if name_of(path) == METADATA_FILE_NAME:
+        path = parent_of(path)
+    fs = get_file_system(path)
+    if not fs.exists(join(path, METADATA_FILE_NAME)):
+        raise CheckpointMetadataError(f"No savepoint at {pointer}: {join(path, METADATA_FILE_NAME)} does not exist "
+                                      "(a wrong path, or the savepoint was already disposed)")
+    fs.delete(path, recursive=True)
+    return path
 
 
 class Dispatcher:
@@ -30,11 +76,13 @@ class Dispatcher:
         self.resource_manager = ResourceManager(config, self._task_manager_lost)
         self.job_masters: dict[str, JobMaster] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.operations = OperationCache(config.get(STORE_DURATION) / 1000.0)
 
     def start(self) -> None:
         self.resource_manager.start()
 
     async def stop(self) -> None:
+        self.operations.cancel_all()
         for jm in self.job_masters.values():
             if not jm.graph.status.is_globally_terminal:
                 await jm.cancel()
@@ -123,3 +171,98 @@ class Dispatcher:
 
     def collect(self, job_id: str, operator_id: str, offset: int, max_records: int) -> CollectedRecords:
         return self.job_masters[job_id].read_collected(operator_id, offset, max_records)
+
+    # --- savepoints: asynchronous operations (Flink DispatcherCachedOperationsHandler) ----------------------
+    def _savepoint_job_master(self, job_id: str, action: str, target_directory: Optional[str]) -> SavepointJobMaster:
+        jm = self.job_masters[job_id]
+        status = jm.graph.status
+        if status.is_globally_terminal:
+            raise RuntimeError(f"Cannot {action} job {job_id}: it is already {status.value}; only a running job "
+                               "can take a savepoint.")
+        if target_directory is None and not jm.config.get(opts.SAVEPOINT_DIRECTORY):
+            raise ConfigurationError(
+                f"Cannot {action} job {job_id}: no savepoint directory. Name a target directory (yflink savepoint "
+                "<jobId> <targetDirectory>, yflink stop -p <dir>) or set execution.checkpointing.savepoint-dir "
+                "(state.savepoints.dir) in the cluster's or the job's configuration.")
+        return cast(SavepointJobMaster, jm)
+
+    def _start(self, kind: OperationKind, job_id: Optional[str], trigger_id: Optional[str],
+               work: Callable[[], Awaitable[str]]) -> str:
+        key = OperationKey(kind, job_id, (trigger_id or uuid.uuid4().hex).lower())
+        if key in self.operations:  # the client retried with its own triggerId: the same operation, not a new one
+            return key.trigger_id
+
+        async def run() -> str:
+            return await work()
+
+        self.operations.register(key, asyncio.get_running_loop().create_task(run()))
+        return key.trigger_id
+
+    async def trigger_savepoint(self, job_id: str, target_directory: Optional[str], *, cancel_job: bool = False,
+                                format_type: str = "CANONICAL", trigger_id: Optional[str] = None) -> str:
+        """Start a savepoint of ``job_id`` (``POST /jobs/{jobid}/savepoints``); returns the trigger id.
+
+        Args:
+            target_directory: URI of the directory the savepoint goes under; None: the job's
+                ``execution.checkpointing.savepoint-dir`` (``state.savepoints.dir``).
+            cancel_job: cancel the job once the savepoint completed (Flink's deprecated cancel-with-savepoint).
+            format_type: CANONICAL or NATIVE (Flink's ``SavepointFormatType``).
+            trigger_id: the client's own id (idempotent retries), or None for a new one.
+
+        Raises:
+            KeyError: unknown job.
+            RuntimeError: the job already ended.
+            ConfigurationError: no ``target_directory`` and no savepoint directory configured (a ValueError).
+            ValueError: an unknown ``format_type``.
+        """
+        if format_type not in SAVEPOINT_FORMATS:
+            raise ValueError(f"Unknown savepoint formatType {format_type!r}; expected one of "
+                             f"{', '.join(SAVEPOINT_FORMATS)}.")
+        jm = self._savepoint_job_master(job_id, "take a savepoint of", target_directory)
+
+        async def work() -> str:
+            path = await jm.trigger_savepoint(target_directory, format_type=format_type)
+            if cancel_job:
+                log.info("Savepoint %s of job %s completed; cancelling the job (cancel-job)", path, job_id)
+                await jm.cancel()
+            return path
+
+        trigger = self._start(OperationKind.SAVEPOINT, job_id, trigger_id, work)
+        log.info("Savepoint %s of job %s triggered (target %s)", trigger, job_id, target_directory or "default")
+        return trigger
+
+    async def stop_with_savepoint(self, job_id: str, target_directory: Optional[str], *, drain: bool = False,
+                                  trigger_id: Optional[str] = None) -> str:
+        """Start stop-with-savepoint of ``job_id`` (``POST /jobs/{jobid}/stop``); returns the trigger id, polled
+        like a savepoint's. With ``drain`` the sources end their input (MAX watermark) first.
+
+        Raises:
+            KeyError: unknown job.
+            RuntimeError: the job already ended.
+            ConfigurationError: no ``target_directory`` and no savepoint directory configured (a ValueError).
+        """
+        jm = self._savepoint_job_master(job_id, "stop", target_directory)
+
+        async def work() -> str:
+            return await jm.stop_with_savepoint(target_directory, drain=drain)
+
+        trigger = self._start(OperationKind.SAVEPOINT, job_id, trigger_id, work)
+        log.info("Stop-with-savepoint %s of job %s triggered (drain=%s)", trigger, job_id, drain)
+        return trigger
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> OperationResult:
+        """The savepoint or stop-with-savepoint ``trigger_id`` of ``job_id``; KeyError when unknown or expired."""
+        return self.operations.get(OperationKey(OperationKind.SAVEPOINT, job_id, trigger_id.lower()))
+
+    async def dispose_savepoint(self, savepoint_path: str, trigger_id: Optional[str] = None) -> str:
+        """Start deleting the savepoint at ``savepoint_path`` (``POST /savepoint-disposal``); returns the trigger
+        id. The outcome (CheckpointMetadataError when no savepoint is there) is read by ``disposal_status``."""
+
+        async def work() -> str:
+            return await asyncio.to_thread(delete_savepoint, savepoint_path)
+
+        return self._start(OperationKind.DISPOSAL, None, trigger_id, work)
+
+    def disposal_status(self, trigger_id: str) -> OperationResult:
+        """The savepoint disposal ``trigger_id``; KeyError when unknown or expired."""
+        return self.operations.get(OperationKey(OperationKind.DISPOSAL, None, trigger_id.lower()))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import JobGraph
+from yflink.runtime.operation_cache import OperationResult
 
 if TYPE_CHECKING:
     from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
@@ -68,6 +69,25 @@ class DispatcherGateway(Protocol):
 
     def checkpoint_statistics(self, job_id: str) -> dict[str, Any]:
         """Flink's ``CheckpointingStatistics`` of the job (``GET /jobs/{jobid}/checkpoints``)."""
+
+    async def trigger_savepoint(self, job_id: str, target_directory: Optional[str], *, cancel_job: bool = False,
+                                format_type: str = "CANONICAL", trigger_id: Optional[str] = None) -> str:
+        """Start a savepoint; returns its trigger id. KeyError: unknown job; RuntimeError: the job ended;
+        ValueError: no target directory and no savepoint directory configured, or an unknown format_type."""
+
+    async def stop_with_savepoint(self, job_id: str, target_directory: Optional[str], *, drain: bool = False,
+                                  trigger_id: Optional[str] = None) -> str:
+        """Start stop-with-savepoint; returns its trigger id. KeyError: unknown job; RuntimeError: the job ended;
+        ValueError: no target directory and no savepoint directory configured."""
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> OperationResult:
+        """Outcome of a savepoint or stop-with-savepoint; KeyError when the trigger id is unknown or expired."""
+
+    async def dispose_savepoint(self, savepoint_path: str, trigger_id: Optional[str] = None) -> str:
+        """Start deleting a savepoint; returns its trigger id."""
+
+    def disposal_status(self, trigger_id: str) -> OperationResult:
+        """Outcome of a savepoint disposal; KeyError when unknown or expired."""
 
 
 class ResourceManagerGateway(Protocol):
