@@ -282,9 +282,27 @@ CHECKPOINTS_AFTER_TASKS_FINISH = option(
     "execution.checkpointing.checkpoints-after-tasks-finish", _parse_bool, True,
     "Whether checkpoints continue after some tasks finished (ended input channels count as aligned).",
     deprecated_keys=("execution.checkpointing.checkpoints-after-tasks-finish.enabled",))
+CHECKPOINTING_DATA_INLINE_THRESHOLD = option(
+    "execution.checkpointing.data-inline-threshold", parse_memory_bytes, 20 * 1024,
+    "State streams smaller than this stay inline in the checkpoint's _metadata instead of becoming files, bytes.",
+    deprecated_keys=("state.storage.fs.memory-threshold",))
+STATE_RECOVERY_PATH = option("execution.state-recovery.path", _parse_str, None,
+                             "Savepoint or retained checkpoint (directory or _metadata URI) the job starts from.",
+                             deprecated_keys=("execution.savepoint.path",))
+STATE_RECOVERY_IGNORE_UNCLAIMED = option(
+    "execution.state-recovery.ignore-unclaimed-state", _parse_bool, False,
+    "Start even when the restored state has operators the job no longer has (the CLI's --allowNonRestoredState).",
+    deprecated_keys=("execution.savepoint.ignore-unclaimed-state",))
 STATE_BACKEND = option("state.backend.type", lambda v: str(v).strip().lower(), "hashmap",
-                       "State backend: hashmap (objects on the heap) or rocksdb.",
-                       deprecated_keys=("state.backend",), choices=("HASHMAP", "ROCKSDB"))
+                       "State backend: hashmap (objects on the heap) or rocksdb (on local disk); Flink's older "
+                       "names jobmanager and filesystem mean hashmap.",
+                       deprecated_keys=("state.backend",), choices=("HASHMAP", "ROCKSDB", "JOBMANAGER", "FILESYSTEM"))
+ROCKSDB_LOCAL_DIR = option("state.backend.rocksdb.localdir", _parse_str, None,
+                           "Directory of the rocksdb backend's working files (default: io.tmp.dirs, else the "
+                           "system temp directory).")
+ROCKSDB_TIMER_SERVICE_FACTORY = option("state.backend.rocksdb.timer-service.factory", _enum, "HEAP",
+                                       "Where the rocksdb backend keeps timers: only HEAP is supported.",
+                                       choices=("HEAP",))
 
 # --- restart strategies (Flink 2 RestartStrategyOptions; the type is RESTART_STRATEGY above) ----------
 RESTART_FIXED_DELAY_ATTEMPTS = option("restart-strategy.fixed-delay.attempts", _parse_int, 1,
