@@ -4,8 +4,12 @@
 
     yflink run [-m host:port] [-t local|remote] [-d] [-p N] [-D key=value]... [--conf-dir D] [-q] job.py [args]
     yflink run ... -py job.py [args]               (Flink's --python spelling)
+    yflink run ... -s <savepointPath> [-n] job.py  (restore from a savepoint or retained checkpoint)
     yflink list [-m host:port] [-r] [-s] [-a]
     yflink cancel [-m host:port] <jobId>
+    yflink savepoint [-m host:port] [-type canonical|native] <jobId> [targetDirectory]
+    yflink savepoint [-m host:port] -d <savepointPath>
+    yflink stop [-m host:port] [-p <targetDirectory>] [-d] <jobId>
     yflink cluster start [--taskmanagers N] | stop
     yflink jobmanager start|stop
     yflink taskmanager start|stop
@@ -46,6 +50,9 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 CANCEL_WAIT_S = 10.0  # `yflink cancel` waits this long for the job to reach CANCELED
+STATE_RECOVERY_PATH_KEY = "execution.state-recovery.path"  # Flink 2 (was execution.savepoint.path)
+IGNORE_UNCLAIMED_STATE_KEY = "execution.state-recovery.ignore-unclaimed-state"  # (execution.savepoint.ignore-...)
+FORMAT_TYPES = ("canonical", "native")  # Flink's SavepointFormatType, -type
 TARGETS = ("local", "remote")
 
 
@@ -113,14 +120,20 @@ def cli() -> None:
 @click.option("-p", "--parallelism", type=click.IntRange(min=1), help="Default parallelism of the job.")
 @click.option("-py", "--python", "python_file", metavar="job.py", help="The job script (Flink's spelling).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option("-s", "--fromSavepoint", "from_savepoint", metavar="savepointPath",
+              help="Restore the job from this savepoint or retained checkpoint (execution.state-recovery.path).")
+@click.option("-n", "--allowNonRestoredState", "allow_non_restored", is_flag=True,
+              help="With -s: skip savepoint state of operators the job no longer has "
+                   "(execution.state-recovery.ignore-unclaimed-state).")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="JOB.PY [ARGS]...")
 def run(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], target: Optional[str],
         detached: bool, parallelism: Optional[int], python_file: Optional[str], quiet: bool,
-        args: tuple[str, ...]) -> None:
+        from_savepoint: Optional[str], allow_non_restored: bool, args: tuple[str, ...]) -> None:
     """Run a Python job script: `yflink run job.py [args]` or `yflink run -py job.py [args]`.
 
     With no cluster configured the job runs on an embedded local cluster started for it; with -m host:port
-    (or execution.target: remote) it is submitted to that running cluster.
+    (or execution.target: remote) it is submitted to that running cluster. With -s <savepointPath> the job
+    starts from that savepoint's state (state maps to operators by uid; another parallelism is fine).
     """
     if python_file is not None:
         script, script_args = python_file, list(args)
@@ -134,6 +147,7 @@ def run(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, 
         _fail("run", f"job file '{script}' not found", EXIT_USAGE)
     try:
         config = _run_configuration(conf_dir, dynamic, jobmanager, target, detached, parallelism, quiet)
+        _restore_configuration(config, from_savepoint, allow_non_restored)
     except ConfigurationError as exc:
         _fail("run", str(exc), EXIT_USAGE)
     set_context_configuration(config)
@@ -178,6 +192,24 @@ def _run_configuration(conf_dir: Optional[str], dynamic: tuple[str, ...], jobman
     elif not config.contains_key(opts.CLIENT_PROGRESS.key):
         config.set(opts.CLIENT_PROGRESS, True)
     return config
+
+
+def _restore_configuration(config: Configuration, from_savepoint: Optional[str], allow_non_restored: bool) -> None:
+    """``-s``/``-n`` into the job's configuration (Flink's ``SavepointRestoreSettings``); ConfigurationError for
+    ``-n`` without ``-s``."""
+    if from_savepoint is not None:
+        config.set(STATE_RECOVERY_PATH_KEY, _absolute_uri(from_savepoint))
+    if allow_non_restored:
+        if from_savepoint is None and not config.contains_key(STATE_RECOVERY_PATH_KEY):
+            raise ConfigurationError("-n/--allowNonRestoredState needs a savepoint to restore from (-s <path>)")
+        config.set(IGNORE_UNCLAIMED_STATE_KEY, True)
+
+
+def _absolute_uri(path: str) -> str:
+    """A plain relative path made absolute (the JobManager runs elsewhere); URIs and absolute paths unchanged."""
+    if "://" in path or os.path.isabs(path):
+        return path
+    return os.path.abspath(path)
 
 
 def _user_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
@@ -309,6 +341,96 @@ def cancel(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[st
         click.echo(f"Job {job_id} is still {status}; it will be CANCELED once its tasks stop.", err=True)
         return
     click.echo(f"Cancelled job {job_id}.")
+
+
+# --- savepoint / stop ------------------------------------------------------------------------------------------------
+def _parse_job_id(command: str, text: str) -> str:
+    from yflink.common.ids import JobID
+
+    try:
+        return JobID.from_hex(text).hex
+    except ValueError:
+        _fail(command, f"'{text}' is not a job id (32 hex digits, as `yflink list` shows)", EXIT_USAGE)
+
+
+def _is_job_id(text: str) -> bool:
+    return len(text) == 32 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _format_option(fn: F) -> F:
+    return click.option("-type", "--type", "format_type", type=click.Choice(FORMAT_TYPES, case_sensitive=False),
+                        default="canonical", show_default=True,
+                        help="Savepoint format: canonical (portable across state backends) or native.")(fn)
+
+
+@cli.command()
+@_address_options
+@click.option("-d", "--dispose", metavar="savepointPath", help="Delete the savepoint at this path instead.")
+@_format_option
+@click.argument("job_id", metavar="JOBID", required=False)
+@click.argument("target_directory", metavar="[TARGETDIRECTORY]", required=False)
+@_errors_to_exit_codes("savepoint")
+def savepoint(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], dispose: Optional[str],
+              format_type: str, job_id: Optional[str], target_directory: Optional[str]) -> None:
+    """Trigger a savepoint of a running job: `yflink savepoint <jobId> [targetDirectory]`.
+
+    Without a target directory the cluster's execution.checkpointing.savepoint-dir (state.savepoints.dir) is used.
+    Waits up to client.timeout (60 s) for it. `yflink savepoint -d <savepointPath>` deletes a savepoint.
+    """
+    from yflink.rest.client import RestClusterClient
+
+    config = _load_config(conf_dir, dynamic)
+    client = RestClusterClient(_rest_address(config, jobmanager))
+    timeout_s = config.get(opts.CLIENT_TIMEOUT) / 1000.0
+    if dispose is not None:
+        if job_id is not None:
+            _fail("savepoint", "-d/--dispose takes only the savepoint's path, no job id", EXIT_USAGE)
+        path = _absolute_uri(dispose)
+        click.echo(f"Disposing savepoint '{path}'.")
+        click.echo("Waiting for response...")
+        client.dispose_savepoint(path, timeout_s)
+        click.echo(f"Savepoint '{path}' disposed.")
+        return
+    if job_id is None:
+        _fail("savepoint", "no job id given; usage: yflink savepoint [OPTIONS] JOBID [TARGETDIRECTORY]", EXIT_USAGE)
+    job_id = _parse_job_id("savepoint", job_id)
+    target = _absolute_uri(target_directory) if target_directory else None
+    click.echo(f"Triggering savepoint for job {job_id}.")
+    click.echo("Waiting for response...")
+    trigger_id = client.trigger_savepoint(job_id, target, format_type=format_type.upper())
+    path = client.wait_for_savepoint(job_id, trigger_id, timeout_s)
+    click.echo(f"Savepoint completed. Path: {path}")
+    click.echo("You can resume your program from this savepoint with the run command.")
+
+
+@cli.command()
+@_address_options
+@click.option("-p", "--savepointPath", "savepoint_path", metavar="targetDirectory",
+              help="Directory of the savepoint (default: execution.checkpointing.savepoint-dir / "
+                   "state.savepoints.dir).")
+@click.option("-d", "--drain", is_flag=True,
+              help="Emit MAX_WATERMARK before the savepoint: every event-time timer and window fires (use it only "
+                   "when the job ends for good).")
+@_format_option
+@click.argument("job_id", metavar="JOBID", required=False)
+@_errors_to_exit_codes("stop")
+def stop(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], savepoint_path: Optional[str],
+         drain: bool, format_type: str, job_id: Optional[str]) -> None:
+    """Stop a running job with a savepoint (it ends FINISHED): `yflink stop [-p dir] [-d] <jobId>`."""
+    from yflink.rest.client import RestClusterClient
+
+    if job_id is None and savepoint_path is not None and _is_job_id(savepoint_path):
+        job_id, savepoint_path = savepoint_path, None  # Flink's `stop -p <jobId>`: -p without a directory
+    if job_id is None:
+        _fail("stop", "no job id given; usage: yflink stop [-p targetDirectory] [-d] JOBID", EXIT_USAGE)
+    job_id = _parse_job_id("stop", job_id)
+    config = _load_config(conf_dir, dynamic)
+    client = RestClusterClient(_rest_address(config, jobmanager))
+    click.echo(("Draining job " if drain else "Suspending job ") + f'"{job_id}" with a savepoint.')
+    target = _absolute_uri(savepoint_path) if savepoint_path else None
+    trigger_id = client.stop_with_savepoint(job_id, target, drain, format_type.upper())
+    path = client.wait_for_savepoint(job_id, trigger_id, config.get(opts.CLIENT_TIMEOUT) / 1000.0)
+    click.echo(f"Savepoint completed. Path: {path}")
 
 
 # --- standalone cluster ---------------------------------------------------------------------------------------------
