@@ -1,0 +1,183 @@
+"""Incremental checkpoints of the RocksDB backend: only new SST files are uploaded to ``shared/``, earlier ones are
+referenced, and the SharedStateRegistry deletes what no retained checkpoint uses.
+
+Semantics: Flink documentation "Large State Tuning" > Incremental Checkpoints (a checkpoint uploads the SST files
+created since the last one and references the rest; files are reference counted and deleted once no retained
+checkpoint uses them), "Checkpoints" > Directory Structure (``shared/``), and "Savepoints" (always canonical).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from yflink.checkpoint.handles import (
+    FileStateHandle,
+    IncrementalKeyedStateHandle,
+    KeyGroupRange,
+    OperatorState,
+    OperatorSubtaskState,
+)
+from yflink.checkpoint.incremental import is_incremental_target, read_incremental, write_incremental
+from yflink.checkpoint.metadata import CheckpointMetadata
+from yflink.checkpoint.options import ExternalizedCheckpointRetention
+from yflink.checkpoint.storage import CheckpointStorage
+from yflink.checkpoint.store import CheckpointProperties, CompletedCheckpoint, CompletedCheckpointStore
+from yflink.datastream import ValueStateDescriptor
+from yflink.state.backends.hashmap import HashMapKeyedStateBackend
+from yflink.state.backends.rocksdb import RocksDBKeyedStateBackend
+from yflink.state.key_groups import key_group_range
+
+JOB = "ab" * 16
+OP = "cd" * 16
+INLINE = 1024
+
+
+class Job:
+    """A job's checkpoint storage and store, driven by hand as the coordinator would."""
+
+    def __init__(self, root: Path, retained: int = 1) -> None:
+        self.storage = CheckpointStorage(JOB, f"file://{root}")
+        self.storage.initialize_base_locations()
+        self.store = CompletedCheckpointStore(retained, taskowned_dir=self.storage.taskowned_dir)
+
+    def upload(self, checkpoint_id: int, backends: list[RocksDBKeyedStateBackend]) -> list[IncrementalKeyedStateHandle]:
+        location = self.storage.checkpoint_location(checkpoint_id)
+        self.storage.initialize_location(location)
+        handles = []
+        for backend in backends:
+            snapshot = backend.snapshot(checkpoint_id)
+            assert is_incremental_target(self.storage, location.exclusive_dir, snapshot)
+            handles.append(write_incremental(self.storage, location.exclusive_dir, snapshot,
+                                             KeyGroupRange.of(backend.key_group_range), INLINE))
+        return handles
+
+    def complete(self, checkpoint_id: int, handles: list[IncrementalKeyedStateHandle]) -> None:
+        location = self.storage.checkpoint_location(checkpoint_id)
+        state = OperatorState(OP, len(handles), 128,
+                              {i: OperatorSubtaskState(keyed=[h]) for i, h in enumerate(handles)})
+        metadata = CheckpointMetadata(checkpoint_id, JOB, int(time.time() * 1000), operators=[state])
+        pointer = self.storage.write_metadata(location, metadata)
+        checkpoint = CompletedCheckpoint(metadata, pointer, CheckpointProperties.for_checkpoint(
+            ExternalizedCheckpointRetention.NO_EXTERNALIZED_CHECKPOINTS), 0)
+        for plan in self.store.add(checkpoint):
+            for directory in plan.directories:
+                self.storage.discard_location(directory)
+            self.storage.delete_files(plan.files)
+
+    def shared_files(self) -> set[str]:
+        return set(self.storage.list_shared_files())
+
+
+def paths(handle: IncrementalKeyedStateHandle) -> set[str]:
+    return {h.path for h in handle.shared.values() if isinstance(h, FileStateHandle)}
+
+
+@pytest.fixture
+def backends(tmp_path: Path) -> Iterator[Any]:
+    made: list[RocksDBKeyedStateBackend] = []
+
+    def make(index: int = 0, parallelism: int = 1) -> RocksDBKeyedStateBackend:
+        backend = RocksDBKeyedStateBackend(128, key_group_range(128, parallelism, index),
+                                           local_dir=str(tmp_path / "local"), incremental=True)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        backend.dispose()
+
+
+def fill(backend: Any, keys: range, tag: str) -> None:
+    state = backend.get_state(ValueStateDescriptor("v"))
+    other = backend.get_state(ValueStateDescriptor("w"))
+    for key in keys:
+        if backend.key_group_of(key) in backend.key_group_range:
+            backend.set_current_key(key)
+            state.update(f"{tag}-{key}" * 10)
+            other.update(key)
+
+
+def test_second_checkpoint_uploads_only_new_files_and_subsumption_leaves_no_orphans(tmp_path: Path,
+                                                                                    backends: Any) -> None:
+    job, backend = Job(tmp_path / "chk"), backends()
+    fill(backend, range(20_000), "a")
+    [first] = job.upload(1, [backend])
+    job.complete(1, [first])
+    assert paths(first) and job.shared_files() == paths(first)
+    uploaded_once = job.shared_files()
+
+    fill(backend, range(0, 20_000, 100), "b")  # 1 % of the keys change
+    [second] = job.upload(2, [backend])
+    new = paths(second) - paths(first)
+    assert paths(first) <= paths(second)  # nothing compacted away yet: every old file is referenced again
+    assert new and job.shared_files() == uploaded_once | new
+    new_bytes = sum(h.size for h in second.shared.values() if isinstance(h, FileStateHandle) and h.path in new)
+    old_bytes = sum(h.size for h in first.shared.values() if isinstance(h, FileStateHandle))
+    assert new_bytes < old_bytes / 10, (new_bytes, old_bytes)
+    job.complete(2, [second])  # subsumes 1: its files are all still used by 2
+    assert job.shared_files() == paths(second)
+
+    backend.db.get_column_family("s:v").compact_range(None, None)  # merges the SST files of state v
+    [third] = job.upload(3, [backend])
+    job.complete(3, [third])  # subsumes 2: the compacted-away files go
+    assert job.shared_files() == paths(third)
+    assert paths(second) - paths(third)
+
+
+def test_an_aborted_checkpoints_uploads_are_not_reused(tmp_path: Path, backends: Any) -> None:
+    """Only files of a completed checkpoint are referenced again (the JobMaster deletes an aborted checkpoint's new
+    shared files, as Flink's backend reuses only confirmed uploads)."""
+    job, backend = Job(tmp_path / "chk"), backends()
+    fill(backend, range(3000), "a")
+    [first] = job.upload(1, [backend])
+    job.complete(1, [first])
+    fill(backend, range(0, 3000, 10), "b")
+    [aborted] = job.upload(2, [backend])  # never completes
+    job.storage.delete_files(paths(aborted) - paths(first))  # what the coordinator does on abort
+    fill(backend, range(0, 3000, 7), "c")
+    [third] = job.upload(3, [backend])
+    assert not (paths(aborted) - paths(first)) & paths(third)
+    assert all(Path(p.removeprefix("file://")).exists() for p in paths(third))
+
+
+def test_restore_of_an_incremental_checkpoint_into_rocksdb_hashmap_and_another_parallelism(
+        tmp_path: Path, backends: Any) -> None:
+    job = Job(tmp_path / "chk")
+    old = [backends(i, 2) for i in range(2)]
+    for backend in old:
+        fill(backend, range(2000), "x")
+    handles = job.upload(1, old)
+    job.complete(1, handles)
+    expected = {}
+    for backend in old:
+        expected.update(dict(backend.table("v").items()))
+
+    same = backends(1, 2)  # same key groups: opens the downloaded files
+    same.restore([read_incremental(job.storage, handles[1], str(tmp_path / "local"))])
+    assert dict(same.table("v").items()) == {k: v for k, v in expected.items()
+                                             if same.key_group_of(k) in same.key_group_range}
+
+    heap = HashMapKeyedStateBackend(128)
+    heap.restore([read_incremental(job.storage, h, str(tmp_path / "local")) for h in handles])
+    assert heap.tables()["v"] == expected
+
+    merged = backends(0, 1)  # 2 -> 1: key groups copied from both
+    merged.restore([read_incremental(job.storage, h, str(tmp_path / "local")) for h in handles])
+    assert dict(merged.table("v").items()) == expected
+    assert not list((tmp_path / "local" / "yflink-rocksdb").glob("restore-*"))  # downloads are deleted once used
+
+
+def test_savepoint_locations_are_never_incremental(tmp_path: Path, backends: Any) -> None:
+    job, backend = Job(tmp_path / "chk"), backends()
+    fill(backend, range(10), "a")
+    snapshot = backend.snapshot(1)
+    savepoint = job.storage.savepoint_location(1, f"file://{tmp_path / 'sp'}")
+    assert not is_incremental_target(job.storage, savepoint.exclusive_dir, snapshot)
+    assert is_incremental_target(job.storage, job.storage.checkpoint_location(1).exclusive_dir, snapshot)
+    assert not is_incremental_target(job.storage, job.storage.checkpoint_location(1).exclusive_dir,
+                                      HashMapKeyedStateBackend(128).snapshot())
