@@ -59,13 +59,17 @@ class CheckpointOptions:
     Attributes:
         snapshot_type: checkpoint or a kind of savepoint.
         target_location: the URI of the directory the task writes its exclusive state files to
-            (``.../chk-<n>`` or the savepoint directory); None means the job's default checkpoint location.
+            (``.../chk-<n>`` or the savepoint directory); None: the checkpoint is kept in the JobMaster's memory
+            (``JobManagerCheckpointStorage``) and the task puts all its state inline into the acknowledgement.
         alignment: aligned (exactly-once) or at-least-once.
+        shared_location: URI of ``<job>/shared`` where incremental backends put files several checkpoints use
+            (None for savepoints and in-memory checkpoints: everything goes to ``target_location`` or inline).
     """
 
     snapshot_type: SnapshotType = SnapshotType.CHECKPOINT
     target_location: Optional[str] = None
     alignment: AlignmentType = AlignmentType.ALIGNED
+    shared_location: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)

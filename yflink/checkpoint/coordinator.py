@@ -198,6 +198,7 @@ class CheckpointCoordinator:
         self._resume_periodic_after_stop: Optional[bool] = None  # set while a stop-with-savepoint runs
         self._aborted: dict[int, PendingCheckpoint] = {}
         self._shut_down = False
+        self._last_pre_flight: Optional[tuple[CheckpointFailureReason, str]] = None
 
     # --- time ----------------------------------------------------------------------------------------
     def start_scheduler(self, now_ms: int) -> list[CoordinatorInstruction]:
@@ -254,6 +255,22 @@ class CheckpointCoordinator:
         if self._periodic and self._periodic_queued:
             self._request_periodic(now_ms, out)
 
+    def trigger_checkpoint(self, now_ms: int) -> tuple[int, list[CoordinatorInstruction]]:
+        """Trigger a checkpoint now (``POST /jobs/<id>/checkpoints``; Flink's manual checkpoint, FLINK-27101).
+
+        It bypasses the periodic scheduler's limits (min pause, max concurrent) like a savepoint, but is a
+        checkpoint: retained, subsumed, counted. Returns its id and the instructions.
+
+        Raises:
+            CheckpointError: it could not start (not every task RUNNING, the coordinator shut down).
+        """
+        out: list[CoordinatorInstruction] = []
+        pending = self._trigger(now_ms, SnapshotType.CHECKPOINT, None, None, out)
+        if pending is None:
+            reason, message = self._last_pre_flight or (CheckpointFailureReason.TRIGGER_CHECKPOINT_FAILURE, "")
+            raise CheckpointError(reason, message)
+        return pending.checkpoint_id, out
+
     def trigger_savepoint(self, now_ms: int, target_dir: Optional[str] = None, request_id: Optional[str] = None,
                           *, stop: bool = False, drain: bool = False) -> list[CoordinatorInstruction]:
         """Trigger a savepoint into ``target_dir`` (default ``execution.checkpointing.savepoint-dir``).
@@ -296,7 +313,8 @@ class CheckpointCoordinator:
         self.next_checkpoint_id += 1
         alignment = (AlignmentType.ALIGNED if self.config.mode is CheckpointingMode.EXACTLY_ONCE
                      else AlignmentType.AT_LEAST_ONCE)
-        options = CheckpointOptions(kind, location.exclusive_dir, alignment)
+        options = CheckpointOptions(kind, location.exclusive_dir if location.persistent else None, alignment,
+                                    location.shared_dir)
         pending = PendingCheckpoint(checkpoint_id, now_ms, options, location, plan, now_ms + self.config.timeout_ms,
                                     self.vertices, request_id)
         self.pending[checkpoint_id] = pending
@@ -310,6 +328,7 @@ class CheckpointCoordinator:
     def _pre_flight_failure(self, reason: CheckpointFailureReason, kind: SnapshotType, request_id: Optional[str],
                             message: str, out: list[CoordinatorInstruction]) -> None:
         self.stats.failed += 1
+        self._last_pre_flight = (reason, message)
         if kind.is_savepoint:
             out.append(SavepointFailed(request_id, reason, message or reason.value))
 
@@ -474,6 +493,12 @@ class CheckpointCoordinator:
     def latest_completed_checkpoint(self) -> Optional[CompletedCheckpoint]:
         """What a failover restores from (None: start without state)."""
         return self.store.latest()
+
+    def drop_unreadable(self, checkpoint_id: int) -> list[CoordinatorInstruction]:
+        """A retained checkpoint's ``_metadata`` no longer reads back: it leaves the store (and its files go), so
+        restores fall back to the previous one."""
+        plan = self.store.remove(checkpoint_id)
+        return [DiscardState(plan)] if plan is not None else []
 
     def restored_from(self, metadata: CheckpointMetadata, external_pointer: str) -> None:
         """The job was (re)started from ``metadata``: later checkpoint ids continue after it."""

@@ -8,8 +8,8 @@ hands "fail the job" to the JobMaster's callback. Every coordinator call happens
 needs no locks; I/O results come back to it as events.
 
 The JobMaster calls :meth:`acknowledge` / :meth:`decline` from its gateway handlers (task acks), :meth:`start` when
-the job is RUNNING, :meth:`abort_all` on failover, :meth:`trigger_savepoint` from REST/CLI, :meth:`shutdown` when
-the job ends.
+the job is RUNNING, :meth:`abort_all` on failover, :meth:`trigger_checkpoint` / :meth:`trigger_savepoint` from
+REST/CLI, :meth:`shutdown` when the job ends.
 """
 
 from __future__ import annotations
@@ -149,6 +149,20 @@ class CheckpointCoordinatorDriver:
         """Job failover: abort what is pending and stop periodic checkpoints until :meth:`start` again."""
         self.coordinator.stop_scheduler()
         self._dispatch(self.coordinator.abort_all(reason))
+
+    def trigger_checkpoint(self) -> int:
+        """Trigger a checkpoint now (REST ``POST /jobs/<id>/checkpoints``); its id. It completes later.
+
+        Raises:
+            CheckpointError: it could not start (not every task RUNNING, the job ended).
+        """
+        checkpoint_id, instructions = self.coordinator.trigger_checkpoint(self._clock_ms())
+        self._dispatch(instructions)
+        return checkpoint_id
+
+    def drop_unreadable(self, checkpoint_id: int) -> None:
+        """The retained checkpoint ``checkpoint_id`` cannot be read back: forget it and delete its files."""
+        self._dispatch(self.coordinator.drop_unreadable(checkpoint_id))
 
     async def trigger_savepoint(self, target_dir: Optional[str] = None, *, stop: bool = False,
                                 drain: bool = False) -> str:

@@ -28,7 +28,7 @@ class CheckpointFailureReason(enum.Enum):
     TOO_MANY_CHECKPOINT_REQUESTS = "The maximum number of queued checkpoint requests exceeded."
     MINIMUM_TIME_BETWEEN_CHECKPOINTS = "The minimum time between checkpoints is still pending."
     NOT_ALL_REQUIRED_TASKS_RUNNING = "Not all required tasks are currently running."
-    CHECKPOINT_STORAGE_NOT_CONFIGURED = "No checkpoint directory is configured (execution.checkpointing.dir)."
+    CHECKPOINT_STORAGE_NOT_CONFIGURED = "The checkpoint storage is not configured."
     IO_EXCEPTION = "An Exception occurred while triggering the checkpoint (I/O)."
     CHECKPOINT_ASYNC_EXCEPTION = "Asynchronous task checkpoint failed."
     CHECKPOINT_EXPIRED = "Checkpoint expired before completing."

@@ -13,6 +13,12 @@ A checkpoint or savepoint exists once its ``_metadata`` exists: the JobMaster wr
 (temporary file, then rename), after every task acknowledged. A directory without ``_metadata`` is an
 unfinished checkpoint and is never restored.
 
+Without ``execution.checkpointing.dir`` a job uses :class:`JobManagerCheckpointStorage` (Flink's
+``JobManagerCheckpointStorage``): checkpoints are kept in the JobMaster's memory only (tasks put all their state
+inline into the acknowledgement as ``ByteStreamStateHandle`` objects, the coordinator's completed-checkpoint store
+keeps the metadata, nothing is written to disk, the external pointer is :data:`NON_PERSISTENT_POINTER`); savepoints are
+still written to their directory.
+
 The class is used on both sides: the JobMaster computes locations (pure), creates them, writes and reads
 metadata, finds the latest readable checkpoint and deletes discarded ones; a task writes state files into the
 location its barrier names (:meth:`write_state_file`) and reads them back on restore (:meth:`read_stream`).
@@ -37,14 +43,18 @@ __all__ = [
     "METADATA_FILE_NAME",
     "SHARED_STATE_DIR",
     "TASK_OWNED_STATE_DIR",
+    "NON_PERSISTENT_POINTER",
     "CheckpointStorage",
     "CheckpointStorageLocation",
+    "JobManagerCheckpointStorage",
 ]
 
 CHECKPOINT_DIR_PREFIX = "chk-"
 SHARED_STATE_DIR = "shared"
 TASK_OWNED_STATE_DIR = "taskowned"
 METADATA_FILE_NAME = "_metadata"
+#: the external pointer of a checkpoint kept in memory (Flink ``NonPersistentMetadataCheckpointStorageLocation``)
+NON_PERSISTENT_POINTER = "<checkpoint-not-externally-addressable>"
 _CHECKPOINT_DIR = re.compile(r"^chk-(\d+)$")
 
 
@@ -58,6 +68,8 @@ class CheckpointStorageLocation:
         shared_dir: URI of ``<job>/shared`` (None for savepoints, which are self-contained).
         taskowned_dir: URI of ``<job>/taskowned`` (None for savepoints).
         is_savepoint: whether it is a savepoint location.
+        persistent: False for a checkpoint kept in the JobMaster's memory (:class:`JobManagerCheckpointStorage`):
+            ``exclusive_dir`` is empty, tasks keep their state inline, no ``_metadata`` is written.
     """
 
     checkpoint_id: int
@@ -65,6 +77,7 @@ class CheckpointStorageLocation:
     shared_dir: Optional[str] = None
     taskowned_dir: Optional[str] = None
     is_savepoint: bool = False
+    persistent: bool = True
 
     @property
     def metadata_path(self) -> str:
@@ -100,8 +113,17 @@ class CheckpointStorage:
     @classmethod
     def from_config(cls, job_id: str, config: CheckpointCoordinatorConfiguration,
                     fs_for: Callable[[str], FileSystem] = get_file_system) -> CheckpointStorage:
+        """File-system storage under ``execution.checkpointing.dir``, or :class:`JobManagerCheckpointStorage`
+        when it is unset (Flink's default checkpoint storage)."""
+        if not config.checkpoints_dir:
+            return JobManagerCheckpointStorage(job_id, config.savepoints_dir, fs_for=fs_for)
         return cls(job_id, config.checkpoints_dir, config.savepoints_dir, create_subdir=config.create_subdir,
                    fs_for=fs_for)
+
+    @property
+    def is_persistent(self) -> bool:
+        """Whether checkpoints (not savepoints) go to files that outlive the JobMaster."""
+        return self.job_dir is not None
 
     # --- locations (pure) --------------------------------------------------------------------------------
     @property
@@ -146,13 +168,15 @@ class CheckpointStorage:
                 self._fs_for(directory).mkdirs(directory)
 
     def initialize_location(self, location: CheckpointStorageLocation) -> None:
-        """Create the location's exclusive directory (before the barriers go out)."""
-        self._fs_for(location.exclusive_dir).mkdirs(location.exclusive_dir)
+        """Create the location's exclusive directory (before the barriers go out); nothing for in-memory ones."""
+        if location.persistent:
+            self._fs_for(location.exclusive_dir).mkdirs(location.exclusive_dir)
 
     def discard_location(self, location: CheckpointStorageLocation | str) -> None:
         """Delete an exclusive directory with everything in it (a subsumed or failed checkpoint)."""
         directory = location.exclusive_dir if isinstance(location, CheckpointStorageLocation) else location
-        self._fs_for(directory).delete(directory, recursive=True)
+        if directory and directory != NON_PERSISTENT_POINTER:
+            self._fs_for(directory).delete(directory, recursive=True)
 
     def delete_files(self, paths: Iterable[str]) -> list[str]:
         """Delete files (best effort); the URIs that could not be deleted."""
@@ -167,7 +191,9 @@ class CheckpointStorage:
     # --- metadata ----------------------------------------------------------------------------------------
     def write_metadata(self, location: CheckpointStorageLocation, metadata: CheckpointMetadata) -> str:
         """Write ``_metadata`` atomically, last; returns the external pointer (the directory URI) that
-        ``yflink run -s`` takes."""
+        ``yflink run -s`` takes; an in-memory location writes nothing and returns :data:`NON_PERSISTENT_POINTER`."""
+        if not location.persistent:
+            return NON_PERSISTENT_POINTER
         data = serialize_metadata(metadata, base_dir=location.exclusive_dir)
         self._fs_for(location.metadata_path).write_atomic(location.metadata_path, data)
         return location.exclusive_dir
@@ -178,6 +204,10 @@ class CheckpointStorage:
         Raises:
             CheckpointMetadataError: missing, unreadable, corrupt, or from a newer yflink (message says which).
         """
+        if pointer == NON_PERSISTENT_POINTER:
+            raise CheckpointMetadataError(
+                f"{pointer}: this checkpoint was kept in the JobMaster's memory (no execution.checkpointing.dir) "
+                "and cannot be read back from storage")
         path = normalize(pointer)
         fs = self._fs_for(path)
         if name_of(path) != METADATA_FILE_NAME and (fs.is_dir(path) or not fs.exists(path)):
@@ -237,3 +267,28 @@ class CheckpointStorage:
             return []
         fs = self._fs_for(self.shared_dir)
         return [join(self.shared_dir, name) for name in fs.list_dir(self.shared_dir)]
+
+
+class JobManagerCheckpointStorage(CheckpointStorage):
+    """Checkpoints kept in the JobMaster's memory (Flink ``JobManagerCheckpointStorage``), savepoints in files.
+
+    A checkpoint location is non-persistent (``persistent=False``, empty ``exclusive_dir``): the barrier carries
+    no target directory, so tasks put every state stream inline (``ByteStreamStateHandle``) into their
+    acknowledgement; ``_metadata`` is not written, the coordinator's completed-checkpoint store holds it. Such
+    checkpoints survive task failures but not the JobMaster. Savepoints need a target directory or
+    ``execution.checkpointing.savepoint-dir`` as with file-system storage.
+
+    Args:
+        job_id: the job's id.
+        savepoints_dir: default savepoint directory (URI), or None.
+        fs_for / random_hex: as :class:`CheckpointStorage`.
+    """
+
+    def __init__(self, job_id: str, savepoints_dir: Optional[str] = None, *,
+                 fs_for: Callable[[str], FileSystem] = get_file_system,
+                 random_hex: Callable[[], str] = lambda: uuid.uuid4().hex[:12]) -> None:
+        super().__init__(job_id, None, savepoints_dir, fs_for=fs_for, random_hex=random_hex)
+
+    def checkpoint_location(self, checkpoint_id: int) -> CheckpointStorageLocation:
+        """A non-persistent location: the state stays inline, in memory."""
+        return CheckpointStorageLocation(checkpoint_id, "", persistent=False)

@@ -18,6 +18,7 @@ from yflink.checkpoint.handles import FileStateHandle, StreamStateHandle
 from yflink.checkpoint.metadata import CheckpointMetadata
 from yflink.checkpoint.options import ExternalizedCheckpointRetention
 from yflink.checkpoint.shared_registry import SharedStateRegistry
+from yflink.checkpoint.storage import NON_PERSISTENT_POINTER
 from yflink.fs.base import relative_to
 
 __all__ = ["CheckpointProperties", "CompletedCheckpoint", "CompletedCheckpointStore", "DiscardPlan", "discard_plan"]
@@ -80,6 +81,11 @@ class CompletedCheckpoint:
     def timestamp(self) -> int:
         return self.metadata.timestamp
 
+    @property
+    def is_persistent(self) -> bool:
+        """Whether its ``_metadata`` is in storage (not only in the JobMaster's memory)."""
+        return self.external_pointer != NON_PERSISTENT_POINTER
+
     def shared_files(self) -> list[str]:
         return _files(self.metadata, shared=True)
 
@@ -139,8 +145,17 @@ class CompletedCheckpointStore:
 
     def _remove(self, checkpoint: CompletedCheckpoint) -> DiscardPlan:
         unused = self.registry.unregister_checkpoint(checkpoint.checkpoint_id)
-        return discard_plan(checkpoint.checkpoint_id, checkpoint.external_pointer, checkpoint.exclusive_files(),
-                            unused, self.taskowned_dir)
+        return discard_plan(checkpoint.checkpoint_id, checkpoint.external_pointer if checkpoint.is_persistent else None,
+                            checkpoint.exclusive_files(), unused, self.taskowned_dir)
+
+    def remove(self, checkpoint_id: int) -> Optional[DiscardPlan]:
+        """Drop a retained checkpoint that turned out unusable (its ``_metadata`` no longer reads back); its
+        discard plan, or None when it is not retained."""
+        for checkpoint in self._checkpoints:
+            if checkpoint.checkpoint_id == checkpoint_id:
+                self._checkpoints.remove(checkpoint)
+                return self._remove(checkpoint)
+        return None
 
     def latest(self) -> Optional[CompletedCheckpoint]:
         return self._checkpoints[-1] if self._checkpoints else None

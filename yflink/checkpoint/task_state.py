@@ -7,7 +7,8 @@ pickle frames: a header (state kinds, TTL states, max parallelism), then one fra
 range, whose offsets go into the :class:`KeyGroupsStateHandle`; operator state is one frame, with each named
 state's mode and element count in the :class:`OperatorStateHandle`. Streams smaller than ``inline_threshold``
 bytes stay inline in ``_metadata`` (Flink's ``execution.checkpointing.data-inline-threshold``, 20 KiB) instead of
-becoming a file. The work is plain blocking I/O: run it off the task's event loop (``asyncio.to_thread``) so
+becoming a file; without a directory (checkpoints kept in the JobMaster's memory) every stream stays inline. The
+work is plain blocking I/O: run it off the task's event loop (``asyncio.to_thread``) so
 processing goes on while it uploads (the asynchronous part of Flink's snapshot).
 
 Restore (:func:`restore_operator_snapshots`): the :class:`~yflink.checkpoint.assignment.OperatorSubtaskRestore`
@@ -51,23 +52,32 @@ def _frame(value: Any) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def _store(storage: CheckpointStorage, directory: str, data: bytes, name: str,
+def _store(storage: CheckpointStorage, directory: Optional[str], data: bytes, name: str,
            inline_threshold: int) -> StreamStateHandle:
-    if len(data) < inline_threshold:
+    if directory is None or len(data) < inline_threshold:
         return ByteStreamStateHandle(name, data)
     return storage.write_state_file(directory, data)
 
 
 # --- upload -------------------------------------------------------------------------------------------------
-def write_operator_snapshot(storage: CheckpointStorage, directory: str, snapshot: OperatorSnapshot,
+def write_operator_snapshot(storage: CheckpointStorage, directory: Optional[str], snapshot: OperatorSnapshot,
                             key_groups: Optional[KeyGroupRange] = None, *,
-                            inline_threshold: int = DEFAULT_INLINE_THRESHOLD) -> OperatorSubtaskState:
+                            inline_threshold: int = DEFAULT_INLINE_THRESHOLD,
+                            shared_directory: Optional[str] = None) -> OperatorSubtaskState:
     """Write ``snapshot`` into ``directory`` (the barrier's ``target_location``); its handles for the ack.
 
+    The one place that turns an :class:`OperatorSnapshot` into state handles: the task's asynchronous upload
+    calls it for every operator of its chain (``yflink.runtime.taskexecutor.checkpointing``).
+
     Args:
+        directory: the checkpoint's or savepoint's exclusive directory; None: a checkpoint kept in the
+            JobMaster's memory (``JobManagerCheckpointStorage``), every stream inline whatever its size.
         key_groups: the subtask's key groups (``key_group_range(max_parallelism, parallelism, index)``); by default
             the range spanning the snapshot's groups.
-        inline_threshold: streams shorter than this many bytes stay inline.
+        inline_threshold: streams shorter than this many bytes stay inline
+            (``execution.checkpointing.data-inline-threshold``).
+        shared_directory: the job's ``shared/`` directory (the barrier's ``shared_location``) for files that
+            later checkpoints may reuse (incremental backends); full snapshots do not use it.
 
     Raises:
         FileSystemError: a write failed (the task declines the checkpoint with CHECKPOINT_ASYNC_EXCEPTION).
@@ -80,7 +90,7 @@ def write_operator_snapshot(storage: CheckpointStorage, directory: str, snapshot
     return result
 
 
-def _write_keyed(storage: CheckpointStorage, directory: str, keyed: KeyedStateSnapshot,
+def _write_keyed(storage: CheckpointStorage, directory: Optional[str], keyed: KeyedStateSnapshot,
                  groups: Optional[KeyGroupRange], inline_threshold: int) -> KeyGroupsStateHandle:
     if groups is None:
         groups = KeyGroupRange(min(keyed.groups), max(keyed.groups)) if keyed.groups else KeyGroupRange(0, -1)
@@ -100,7 +110,7 @@ def _write_keyed(storage: CheckpointStorage, directory: str, keyed: KeyedStateSn
     return KeyGroupsStateHandle(groups, tuple(offsets), stream)
 
 
-def _write_operator(storage: CheckpointStorage, directory: str, state: OperatorStateSnapshot,
+def _write_operator(storage: CheckpointStorage, directory: Optional[str], state: OperatorStateSnapshot,
                     inline_threshold: int) -> OperatorStateHandle:
     infos: dict[str, StateMetaInfo] = {}
     for name, values in state.list_states.items():

@@ -58,6 +58,8 @@ class TaskDeploymentDescriptor:
     config: dict[str, Any] = field(default_factory=dict)
     #: pickled ``{stream node id: [OperatorSnapshot of every subtask of the checkpoint]}`` to restore, or None
     restored_state: Optional[bytes] = None
+    #: ``{stream node id: stable operator id}`` of the chain: a task acknowledges its state by operator id
+    operator_ids: dict[int, str] = field(default_factory=dict)
 
 
 def pointwise_sources(consumer_index: int, producer_parallelism: int, consumer_parallelism: int) -> list[int]:

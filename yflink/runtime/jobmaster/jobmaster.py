@@ -1,10 +1,12 @@
 """The JobMaster: runs one job's ExecutionGraph — slots, deployment, task states, cancellation.
 
-Scheduling is Flink's default streaming scheduler without restarts: request every slot the job needs (one
-per subtask index per slot sharing group), and once all are offered deploy every execution at once. The first
-task failure, a lost TaskManager or a slot request that times out (``slot.request.timeout``) fails the job
-after the remaining tasks are cancelled. Source: Flink ``JobMaster``, ``DefaultScheduler``,
-``PipelinedRegionSchedulingStrategy`` (one region for a streaming job), ``DeclarativeSlotPool``.
+Scheduling is Flink's default streaming scheduler: request every slot the job needs (one per subtask index per
+slot sharing group), and once all are offered deploy every execution at once. A task failure, a lost TaskManager
+or a slot request that times out (``slot.request.timeout``) fails the job after the remaining tasks are
+cancelled, or restarts it from the latest checkpoint when the restart strategy allows. Checkpoints, savepoints and
+restores are delegated to :class:`~yflink.runtime.jobmaster.checkpointing.JobCheckpointing`. Source: Flink
+``JobMaster``, ``DefaultScheduler``, ``PipelinedRegionSchedulingStrategy`` (one region for a streaming job),
+``DeclarativeSlotPool``.
 """
 
 from __future__ import annotations
@@ -16,17 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
-from yflink.checkpoint.assignment import assign_state
 from yflink.checkpoint.barriers import CheckpointBarrier
 from yflink.checkpoint.coordinator import CheckpointCoordinator
-from yflink.checkpoint.driver import CheckpointCoordinatorDriver
-from yflink.checkpoint.errors import CheckpointFailureReason
-from yflink.checkpoint.handles import TaskStateSnapshot
-from yflink.checkpoint.options import CheckpointCoordinatorConfiguration
-from yflink.checkpoint.pending import CheckpointPlan, TaskRef, VertexInfo
+from yflink.checkpoint.errors import CheckpointError, CheckpointFailureReason
 from yflink.checkpoint.restart_strategy import restart_strategy_from_configuration
-from yflink.checkpoint.storage import CheckpointStorage
-from yflink.checkpoint.task_state import restore_operator_snapshots, write_operator_snapshot
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.common.errors import RpcError
@@ -44,6 +39,7 @@ from yflink.runtime.deployment import (
     partition_id,
 )
 from yflink.runtime.gateways import CollectedRecords
+from yflink.runtime.jobmaster.checkpointing import JobCheckpointing
 from yflink.runtime.jobmaster.execution_graph import Execution, ExecutionGraph, SlotAssignment
 from yflink.runtime.resourcemanager import ResourceManager
 from yflink.runtime.states import ExecutionState, JobStatus
@@ -62,24 +58,6 @@ class CollectBuffer:
         self.records: list[Any] = []
         self.base_offset = 0  # records before this offset were read and dropped
         self.ended: set[int] = set()  # subtasks that reached end of input
-
-
-class _CheckpointTaskGateway:
-    """The coordinator driver's calls to tasks, routed by the JobMaster to the TaskExecutors."""
-
-    def __init__(self, job_master: JobMaster) -> None:
-        self.jm = job_master
-
-    async def trigger_checkpoint(self, execution_id: str, barrier: CheckpointBarrier) -> None:
-        await self.jm.trigger_checkpoint_at(execution_id, barrier)
-
-    async def notify_checkpoint_complete(self, execution_id: str, checkpoint_id: int,
-                                         last_subsumed: Optional[int]) -> None:
-        await self.jm._notify_one(execution_id, checkpoint_id, completed=True)
-
-    async def notify_checkpoint_aborted(self, execution_id: str, checkpoint_id: int,
-                                        reason: CheckpointFailureReason) -> None:
-        await self.jm._notify_one(execution_id, checkpoint_id, completed=False)
 
 
 class JobMaster:
@@ -120,38 +98,18 @@ class JobMaster:
         self._restart_delay_ms = 0
         self.graph.restart_policy = self._may_restart
         self.execution_index: dict[str, tuple[str, int]] = {}  # execution id (any attempt) -> (vertex, subtask)
-        self.last_checkpoint_id = 0
-        self.pending_checkpoints: dict[int, dict[str, bytes]] = {}  # id -> execution id -> task state
-        self.completed_checkpoints: dict[int, dict[str, bytes]] = {}
-        self.declined_checkpoints: dict[int, str] = {}
-        self.restored_checkpoints: list[int] = []  # the checkpoint each restart restored
         self._background: list[asyncio.Task[Any]] = []
-        # With execution.checkpointing.dir (state.checkpoints.dir) the CheckpointCoordinator and CheckpointStorage
-        # take over triggering, timeouts, min pause, tolerable failures, retention and restore; without it the
-        # in-memory plumbing above stays (pending/completed_checkpoints).
-        self.checkpoint_coordinator: Optional[CheckpointCoordinator] = None
-        self.checkpoint_driver: Optional[CheckpointCoordinatorDriver] = None
-        self.checkpoint_storage: Optional[CheckpointStorage] = None
-        self._checkpoint_vertices: list[VertexInfo] = []
-        self._node_of: dict[str, int] = {}  # stable operator id -> stream node id
-        self._restore_payloads: dict[tuple[str, int], bytes] = {}  # (vertex id, subtask) -> restored_state
-        self._scheduler_started = False
-        if self.checkpoint_interval_s is not None and config.get(opts.CHECKPOINTS_DIRECTORY):
-            self._setup_checkpoint_coordinator(CheckpointCoordinatorConfiguration.from_configuration(config))
+        self._restart_suppressed = False  # a failure no restart can fix (the restore path cannot be restored)
+        self._terminated = asyncio.Event()
+        # Every job has a coordinator (savepoints work without periodic checkpoints, as in Flink).
+        self.checkpointing = JobCheckpointing(job_graph, self.graph, config, self._trigger_checkpoint_at,
+                                              self._notify_one, fail_job=lambda msg: self._spawn(self.fail(msg)),
+                                              is_deployed=lambda: self._deployed)
 
-    def _setup_checkpoint_coordinator(self, cc_config: CheckpointCoordinatorConfiguration) -> None:
-        self.checkpoint_storage = CheckpointStorage.from_config(self.job_id, cc_config)
-        for jv in self.job_graph.vertices:
-            if len(jv.operator_ids) != len(jv.node_ids):
-                raise RuntimeError(f"vertex {jv.name} has no stable operator ids; cannot checkpoint to storage")
-            self._node_of.update(zip(jv.operator_ids, jv.node_ids))
-            self._checkpoint_vertices.append(VertexInfo(jv.id, jv.parallelism, jv.max_parallelism,
-                                                        tuple(jv.operator_ids), tuple(jv.operator_uids)))
-        self.checkpoint_coordinator = CheckpointCoordinator(
-            self.job_id, cc_config, self._checkpoint_vertices, self.checkpoint_storage, self._checkpoint_plan)
-        self.checkpoint_driver = CheckpointCoordinatorDriver(
-            self.checkpoint_coordinator, self.checkpoint_storage, _CheckpointTaskGateway(self),
-            fail_job=lambda message: self._spawn(self.fail(message)))
+    @property
+    def checkpoint_coordinator(self) -> CheckpointCoordinator:
+        """The job's CheckpointCoordinator (its ``stats`` answer ``GET /jobs/<id>/checkpoints``)."""
+        return self.checkpointing.coordinator
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -162,8 +120,13 @@ class JobMaster:
         self.graph.start_scheduling(_now_ms())
         loop = asyncio.get_running_loop()
         self._background = [loop.create_task(self._slot_timeout()), loop.create_task(self._monitor_heartbeats())]
-        if self.checkpoint_interval_s is not None and self.checkpoint_driver is None:
-            self._background.append(loop.create_task(self._periodic_checkpoints()))
+        try:  # execution.state-recovery.path: the first deployment restores that savepoint or checkpoint
+            await self.checkpointing.prepare_initial_restore()
+        except Exception as exc:  # noqa: BLE001 - any failure to restore fails the job, no restart can fix it
+            self._restart_suppressed = True
+            log.error("Job %s cannot start from %s: %s", self.job_id, self.checkpointing.recovery_path, exc)
+            await self.fail(f"{type(exc).__name__}: {exc}")
+            return
         await self._request_slots()
 
     async def _request_slots(self) -> None:
@@ -225,10 +188,7 @@ class JobMaster:
     async def update_task_execution_state(self, execution_id: str, state: str, failure: Optional[str]) -> None:
         self.graph.update_state(execution_id, ExecutionState(state), _now_ms(), failure or None)
         await self._react()
-        if (self.checkpoint_driver is not None and not self._scheduler_started
-                and self._checkpoint_plan() is not None):
-            self._scheduler_started = True  # Flink starts the periodic scheduler once the job is RUNNING
-            await self.checkpoint_driver.start()
+        await self.checkpointing.on_task_state_changed()
 
     def report_metrics(self, metrics: list[pb.TaskMetrics]) -> None:
         for m in metrics:
@@ -274,6 +234,8 @@ class JobMaster:
     # --- failover (Flink "Task Failure Recovery": restart strategy, then restore the latest checkpoint) -------
     def _may_restart(self, now_ms: int) -> bool:
         """The ExecutionGraph asks on a failure whether the job may restart (the restart strategy decides)."""
+        if self._restart_suppressed:
+            return False
         decision = self.restart_strategy.on_failure(now_ms)
         self._restart_delay_ms = decision.delay_ms
         return decision.restart
@@ -287,99 +249,19 @@ class JobMaster:
         await self._free_slots()
         self.requested.clear()
         self.assigned.clear()
-        self.pending_checkpoints.clear()
         self._deployed = False
         self.graph.restart(_now_ms())
-        if self.checkpoint_driver is not None:
-            self._scheduler_started = False
-            self.checkpoint_driver.abort_all()
-            await self._prepare_restore()
-            await self._request_slots()
-            return
-        if self.completed_checkpoints:
-            self.restored_checkpoints.append(max(self.completed_checkpoints))
-        log.info("Job %s restarts (attempt %d) from checkpoint %s", self.job_id, self.graph.restarts,
-                 max(self.completed_checkpoints) if self.completed_checkpoints else "none")
+        await self.checkpointing.prepare_failover_restore(self.graph.restarts)
         await self._request_slots()
 
-    async def _prepare_restore(self) -> None:
-        """Coordinator mode: assign the latest completed checkpoint's state to the new subtasks (Flink
-        ``StateAssignmentOperation``) and read each subtask's share from storage (off the loop) into the
-        ``restored_state`` its deployment carries."""
-        assert self.checkpoint_coordinator is not None and self.checkpoint_storage is not None
-        self._restore_payloads = {}
-        latest = self.checkpoint_coordinator.latest_completed_checkpoint()
-        if latest is None:
-            log.info("Job %s restarts (attempt %d) without a completed checkpoint", self.job_id, self.graph.restarts)
-            return
-        storage, vertices = self.checkpoint_storage, {v.vertex_id: v for v in self._checkpoint_vertices}
-        assignment = assign_state(latest.metadata, self._checkpoint_vertices, location=latest.external_pointer)
-
-        def read() -> dict[tuple[str, int], bytes]:
-            payloads = {}
-            for (vertex_id, index), task_restore in assignment.items():
-                parallelism = vertices[vertex_id].parallelism
-                by_node = {self._node_of[op_id]: restore_operator_snapshots(storage, restore, index, parallelism)
-                           for op_id, restore in task_restore.operators.items()}
-                if by_node:
-                    payloads[(vertex_id, index)] = pickle.dumps(by_node, protocol=5)
-            return payloads
-
-        self._restore_payloads = await asyncio.to_thread(read)
-        self.checkpoint_coordinator.restored_from(latest.metadata, latest.external_pointer)
-        self.restored_checkpoints.append(latest.checkpoint_id)
-        log.info("Job %s restarts (attempt %d) from checkpoint %s", self.job_id, self.graph.restarts,
-                 latest.external_pointer)
-
-    def _restored_state(self, vertex_id: str, subtask_index: int = 0) -> Optional[bytes]:
-        """``{node id: [snapshot of each old subtask]}`` of ``vertex_id`` in the latest completed checkpoint."""
-        if self.checkpoint_driver is not None:
-            return self._restore_payloads.get((vertex_id, subtask_index))
-        if not self.completed_checkpoints:
-            return None
-        acks = self.completed_checkpoints[max(self.completed_checkpoints)]
-        by_node: dict[int, list[Any]] = {}
-        for execution_id, state in sorted(acks.items(), key=lambda a: self.execution_index.get(a[0], ("", 0))):
-            if self.execution_index.get(execution_id, ("", 0))[0] != vertex_id:
-                continue
-            for node_id, snapshot in pickle.loads(state).items():
-                by_node.setdefault(node_id, []).append(snapshot)
-        return pickle.dumps(by_node, protocol=5) if by_node else None
-
-    async def _periodic_checkpoints(self) -> None:
-        """``execution.checkpointing.interval``: trigger a checkpoint whenever none is pending (plumbing until the
-        CheckpointCoordinator takes over min-pause, timeouts and storage)."""
-        assert self.checkpoint_interval_s is not None
-        while True:
-            await asyncio.sleep(self.checkpoint_interval_s)
-            if self.pending_checkpoints or self.graph.status is not JobStatus.RUNNING:
-                continue
-            try:
-                await self.trigger_checkpoint()
-            except (RuntimeError, RpcError) as exc:
-                log.debug("periodic checkpoint skipped: %s", exc)
-            except Exception:  # noqa: BLE001 - never let the periodic trigger die silently
-                log.exception("periodic checkpoint of job %s could not be triggered", self.job_id)
-
-    # --- checkpoints through the CheckpointCoordinator (execution.checkpointing.dir set) ----------------------
-    def _checkpoint_plan(self) -> Optional[CheckpointPlan]:
-        """Who takes part in a checkpoint now; None unless the job and every task are RUNNING."""
-        if self.graph.status is not JobStatus.RUNNING or not self._deployed:
-            return None
-        executions = list(self.graph.executions())
-        if any(ex.state is not ExecutionState.RUNNING for ex in executions):
-            return None
-        sources = tuple(ex.id for ex in executions if ex.vertex.job_vertex.is_source)
-        return CheckpointPlan(sources, {ex.id: TaskRef(ex.vertex.job_vertex.id, ex.subtask_index)
-                                        for ex in executions})
-
+    # --- checkpoints and savepoints (JobCheckpointing does the work) -------------------------------------------
     async def _call_task(self, execution_id: str, name: str, make: Callable[[Any], Any]) -> None:
         ex = self.graph.execution(execution_id)
         if ex is None or ex.slot is None:
             raise RuntimeError(f"execution {execution_id} is not deployed")
         await call(name, make(self.channels.task_executor(ex.slot.task_executor_address)))
 
-    async def trigger_checkpoint_at(self, execution_id: str, barrier: CheckpointBarrier) -> None:
+    async def _trigger_checkpoint_at(self, execution_id: str, barrier: CheckpointBarrier) -> None:
         await self._call_task(execution_id, "TriggerCheckpoint", lambda stub: stub.TriggerCheckpoint(
             pb.TriggerCheckpointRequest(job_id=self.job_id, job_master_id=self.id, execution_id=execution_id,
                                         checkpoint_id=barrier.checkpoint_id, timestamp=barrier.timestamp,
@@ -390,102 +272,65 @@ class JobMaster:
         ex = self.graph.execution(execution_id)
         if ex is None or ex.slot is None or ex.state.is_terminal:
             return
-        await self._call_task(execution_id, "NotifyCheckpoint", lambda stub: stub.NotifyCheckpoint(
-            pb.CheckpointNotification(job_id=self.job_id, job_master_id=self.id, execution_id=execution_id,
-                                      checkpoint_id=checkpoint_id, completed=completed),
-            timeout=self.ask_timeout_s))
-
-    async def _acknowledge_to_storage(self, execution_id: str, checkpoint_id: int, state: bytes) -> None:
-        """Write the task's pickled ``{node id: OperatorSnapshot}`` into the checkpoint's directory (off the
-        loop), then acknowledge the handles (``{operator id: OperatorSubtaskState}``) to the coordinator."""
-        assert self.checkpoint_coordinator is not None and self.checkpoint_driver is not None
-        storage = self.checkpoint_storage
-        assert storage is not None
-        pending = self.checkpoint_coordinator.pending.get(checkpoint_id)
-        ex = self.graph.execution(execution_id)
-        if pending is None or ex is None:
-            self.checkpoint_driver.acknowledge(execution_id, checkpoint_id, None)  # late or unknown: ignored
-            return
-        operator_id = dict(zip(ex.vertex.job_vertex.node_ids, ex.vertex.job_vertex.operator_ids))
-        directory = pending.location.exclusive_dir
-
-        def write() -> TaskStateSnapshot:
-            return {operator_id[node_id]: write_operator_snapshot(storage, directory, snapshot)
-                    for node_id, snapshot in pickle.loads(state).items()}
-
         try:
-            handles = await asyncio.to_thread(write)
-        except Exception as exc:  # noqa: BLE001 - a failed upload declines the checkpoint, the job goes on
-            log.warning("checkpoint %d: state of %s could not be written: %s", checkpoint_id, ex.name, exc)
-            self.checkpoint_driver.decline(execution_id, checkpoint_id,
-                                           CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION, str(exc))
-            return
-        self.checkpoint_driver.acknowledge(execution_id, checkpoint_id, handles)
+            await self._call_task(execution_id, "NotifyCheckpoint", lambda stub: stub.NotifyCheckpoint(
+                pb.CheckpointNotification(job_id=self.job_id, job_master_id=self.id, execution_id=execution_id,
+                                          checkpoint_id=checkpoint_id, completed=completed),
+                timeout=self.ask_timeout_s))
+        except RpcError as exc:
+            log.warning("checkpoint %d notification to %s failed: %s", checkpoint_id, ex.name, exc)
 
-    # --- checkpoints (in-memory plumbing, without execution.checkpointing.dir) ---------------------------------
-    async def trigger_checkpoint(self, options: Any = None) -> int:
-        """Start a checkpoint: barriers enter at every source task. Returns its id.
+    async def trigger_checkpoint(self) -> int:
+        """Trigger a checkpoint now (``POST /jobs/<id>/checkpoints``); returns its id. It completes
+        asynchronously (see ``GET /jobs/<id>/checkpoints``).
 
         Raises:
             RuntimeError: the job is not RUNNING with every task RUNNING.
         """
-        if self.checkpoint_driver is not None:
-            raise RuntimeError(f"job {self.job_id} checkpoints periodically to execution.checkpointing.dir; "
-                               "manual checkpoints are not supported there yet")
-        if self.graph.status is not JobStatus.RUNNING or any(
-                ex.state is not ExecutionState.RUNNING for ex in self.graph.executions()):
-            raise RuntimeError(f"job {self.job_id} is not running with all tasks RUNNING; no checkpoint")
-        self.last_checkpoint_id += 1
-        checkpoint_id = self.last_checkpoint_id
-        self.pending_checkpoints[checkpoint_id] = {}
-        now = _now_ms()
-        payload = pickle.dumps(options, protocol=5) if options is not None else b""
-        for vertex in self.graph.vertices:
-            if not vertex.job_vertex.is_source:
-                continue
-            for ex in vertex.executions:
-                assert ex.slot is not None
-                await call("TriggerCheckpoint", self.channels.task_executor(ex.slot.task_executor_address)
-                           .TriggerCheckpoint(pb.TriggerCheckpointRequest(
-                               job_id=self.job_id, job_master_id=self.id, execution_id=ex.id,
-                               checkpoint_id=checkpoint_id, timestamp=now, options=payload),
-                               timeout=self.ask_timeout_s))
-        return checkpoint_id
+        try:
+            return self.checkpointing.trigger_checkpoint()
+        except CheckpointError as exc:
+            raise RuntimeError(f"job {self.job_id}: no checkpoint: {exc}") from exc
+
+    async def trigger_savepoint(self, target_directory: Optional[str], *, format_type: str = "CANONICAL") -> str:
+        """Take a savepoint (Flink "Savepoints", ``POST /jobs/<id>/savepoints``); returns its external pointer
+        (the savepoint directory's URI, what ``execution.state-recovery.path`` takes) once it is complete.
+
+        Args:
+            target_directory: URI of the directory the savepoint goes under (``savepoint-<jobid6>-<random>``
+                inside); None: ``execution.checkpointing.savepoint-dir`` (``state.savepoints.dir``).
+            format_type: CANONICAL or NATIVE (both write yflink's one self-contained format).
+
+        Raises:
+            CheckpointError: no target and no default savepoint directory, an unknown format type, the job is not
+                running with every task RUNNING, or the savepoint failed (declined, expired, I/O).
+        """
+        return await self.checkpointing.trigger_savepoint(target_directory, format_type)
+
+    async def stop_with_savepoint(self, target_directory: Optional[str], *, drain: bool = False) -> str:
+        """Stop the job with a savepoint (Flink's stop-with-savepoint, ``POST /jobs/<id>/stop``): a synchronous
+        savepoint, after which the sources stop emitting; once it completed (and sinks committed) the tasks end
+        and the job reaches FINISHED. With ``drain`` the sources emit the MAX watermark before the savepoint, so
+        event-time windows and timers fire. Returns the savepoint's directory URI after the job finished.
+
+        Raises:
+            CheckpointError: as :meth:`trigger_savepoint` (the job keeps running then), or the savepoint completed
+                but the job did not finish (the message names the savepoint and the job's status).
+        """
+        path = await self.checkpointing.stop_with_savepoint(target_directory, drain)
+        await self._terminated.wait()
+        if self.graph.status is not JobStatus.FINISHED:
+            raise CheckpointError(CheckpointFailureReason.TASK_FAILURE,
+                                  f"Savepoint {path} completed, but job {self.job_id} ended "
+                                  f"{self.graph.status.value} instead of FINISHED: {self.graph.failure or ''}")
+        return path
 
     async def acknowledge_checkpoint(self, execution_id: str, checkpoint_id: int, state: bytes) -> None:
-        if self.checkpoint_driver is not None:
-            await self._acknowledge_to_storage(execution_id, checkpoint_id, state)
-            return
-        acks = self.pending_checkpoints.get(checkpoint_id)
-        if acks is None or self.graph.execution(execution_id) is None:
-            return
-        acks[execution_id] = state
-        if len(acks) == sum(1 for _ in self.graph.executions()):
-            del self.pending_checkpoints[checkpoint_id]
-            self.completed_checkpoints[checkpoint_id] = acks
-            await self._notify_checkpoint(checkpoint_id, completed=True)
+        """A task uploaded its state and acknowledges with the pickled handles: forwarded to the coordinator."""
+        self.checkpointing.acknowledge(execution_id, checkpoint_id, state)
 
     async def decline_checkpoint(self, execution_id: str, checkpoint_id: int, reason: str) -> None:
-        if self.checkpoint_driver is not None:
-            self.checkpoint_driver.decline(execution_id, checkpoint_id, CheckpointFailureReason.CHECKPOINT_DECLINED,
-                                           reason)
-            return
-        if self.pending_checkpoints.pop(checkpoint_id, None) is not None:
-            log.info("checkpoint %d of job %s declined by %s: %s", checkpoint_id, self.job_id, execution_id, reason)
-            self.declined_checkpoints[checkpoint_id] = reason
-            await self._notify_checkpoint(checkpoint_id, completed=False)
-
-    async def _notify_checkpoint(self, checkpoint_id: int, completed: bool) -> None:
-        for ex in self.graph.executions():
-            if ex.slot is None or ex.state.is_terminal:
-                continue
-            try:
-                await call("NotifyCheckpoint", self.channels.task_executor(ex.slot.task_executor_address)
-                           .NotifyCheckpoint(pb.CheckpointNotification(
-                               job_id=self.job_id, job_master_id=self.id, execution_id=ex.id,
-                               checkpoint_id=checkpoint_id, completed=completed), timeout=self.ask_timeout_s))
-            except RpcError as exc:
-                log.warning("checkpoint %d notification to %s failed: %s", checkpoint_id, ex.name, exc)
+        self.checkpointing.decline(execution_id, checkpoint_id, reason)
 
     async def cancel(self) -> None:
         self.graph.cancel(_now_ms())
@@ -526,7 +371,8 @@ class JobMaster:
             vertex_id=jv.id, task_name=jv.name, subtask_index=ex.subtask_index, parallelism=jv.parallelism,
             max_parallelism=jv.max_parallelism, attempt_number=ex.attempt_number, is_source=jv.is_source,
             chain=jv.chain, partitions=partitions, gates=gates, config=dict(self.job_graph.config),
-            restored_state=self._restored_state(jv.id, ex.subtask_index))
+            restored_state=self.checkpointing.restored_state(jv.id, ex.subtask_index),
+            operator_ids=dict(zip(jv.node_ids, jv.operator_ids)))
 
     async def _deploy_all(self) -> None:
         # Consumers first, so their channels are waiting when the producers start sending.
@@ -570,11 +416,11 @@ class JobMaster:
             task.add_done_callback(lambda _: setattr(self, "_restart_scheduled", False))
         if self.graph.status.is_globally_terminal and not self._finished:
             self._finished = True
-            if self.checkpoint_driver is not None:
-                try:  # abort what is pending, delete what the retention policy says, wait for the I/O
-                    await self.checkpoint_driver.shutdown(self.graph.status.name)
-                except Exception:  # noqa: BLE001 - cleanup must not keep the job from ending
-                    log.exception("checkpoint coordinator of job %s did not shut down cleanly", self.job_id)
+            try:  # abort what is pending, delete what the retention policy says, wait for the I/O
+                await self.checkpointing.shutdown(self.graph.status)
+            except Exception:  # noqa: BLE001 - cleanup must not keep the job from ending
+                log.exception("checkpoint coordinator of job %s did not shut down cleanly", self.job_id)
+            self._terminated.set()
             await self._release()
             log.info("Job %s (%s) reached %s", self.job_graph.job_name, self.job_id, self.graph.status.value)
             self.on_terminal(self.job_id)

@@ -1,25 +1,38 @@
-"""A task's part in checkpoints: barrier alignment, snapshots, acknowledgements, commit notifications.
+"""A task's part in checkpoints: barrier alignment, snapshots, asynchronous upload, acknowledgements, commits.
 
 Source tasks start a checkpoint when the JobMaster triggers it (between two batches); other tasks follow the
 barrier handler (``yflink.checkpoint.barrier_handler``: aligned for exactly-once, a tracker for at-least-once)
-as barriers arrive on their channels. Taking the snapshot means: snapshot every operator of the chain
-(``yflink.streaming.operators.state_handling.snapshot_state``), forward the barrier to every output (after the
-records that precede it), and acknowledge with the snapshot. ``notify_checkpoint_complete`` reaches every
-operator afterwards (sinks commit there: two-phase commit). Source: Flink ``SubtaskCheckpointCoordinatorImpl``
-and "Stateful Stream Processing" > "Checkpointing" (Asynchronous Barrier Snapshotting, Carbone et al. 2015).
+as barriers arrive on their channels. Taking the snapshot has Flink's two parts
+(``SubtaskCheckpointCoordinatorImpl``, "Stateful Stream Processing" > "Checkpointing" > "Asynchronous State
+Snapshots"; Asynchronous Barrier Snapshotting, Carbone et al. 2015):
 
-What is not done yet (checkpointing issue): snapshots are taken and sent synchronously inside the
-acknowledgement (no asynchronous upload to checkpoint storage), and source readers' positions are not part of
-the snapshot.
+* **synchronous**, on the task's loop between two batches: snapshot every operator of the chain
+  (``state_handling.snapshot_state``: copies of the state), then forward the barrier to every output after the
+  records that precede it;
+* **asynchronous**, on the task's upload thread while processing goes on: write each operator's snapshot to the
+  location the barrier names (``yflink.checkpoint.task_state.write_operator_snapshot``; no location: a checkpoint
+  kept in the JobMaster's memory, every stream inline), then acknowledge with the handles,
+  ``{stable operator id: OperatorSubtaskState}`` (a :data:`~yflink.checkpoint.handles.TaskStateSnapshot`), or
+  decline with ``CHECKPOINT_ASYNC_EXCEPTION`` when writing failed.
+
+``notify_checkpoint_complete`` reaches every operator afterwards (sinks commit there: two-phase commit).
+
+Stop-with-savepoint (Flink's synchronous savepoint): a source task that took a ``SAVEPOINT_SUSPEND`` /
+``SAVEPOINT_TERMINATE`` snapshot emits nothing more until the JobMaster says how the savepoint ended
+(:meth:`TaskCheckpointer.wait_for_stop`): completed, the source ends (and the task FINISHES); aborted, it goes on.
+With ``SAVEPOINT_TERMINATE`` (``--drain``) the source emits the MAX watermark before the barrier, so event-time
+windows fire into the savepoint's side effects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import time
 from collections.abc import Callable
-from typing import Any, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 from yflink.checkpoint.barrier_handler import (
     AbortCheckpoint,
@@ -30,18 +43,27 @@ from yflink.checkpoint.barrier_handler import (
     UnblockAllChannels,
     create_barrier_handler,
 )
-from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier
+from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier, SnapshotType
+from yflink.checkpoint.errors import CheckpointFailureReason
+from yflink.checkpoint.handles import KeyGroupRange, TaskStateSnapshot
 from yflink.checkpoint.options import CheckpointingMode
+from yflink.checkpoint.storage import CheckpointStorage
+from yflink.checkpoint.task_state import DEFAULT_INLINE_THRESHOLD, write_operator_snapshot
 from yflink.runtime.network.gate import InputGate
 from yflink.runtime.network.partition import RecordWriter
+from yflink.state.snapshot import OperatorSnapshot
 from yflink.streaming.operator_chain import OperatorChain
 
 log = logging.getLogger(__name__)
 
-#: (checkpoint id, pickled list of operator snapshots by node id, sync ms, alignment ms)
+#: (checkpoint id, pickled TaskStateSnapshot ``{operator id: OperatorSubtaskState}``, sync ms, alignment ms)
 AckSender = Callable[[int, bytes, int, int], None]
 #: (checkpoint id, reason)
 DeclineSender = Callable[[int, str], None]
+#: called on the task's loop right before a source takes a SAVEPOINT_TERMINATE snapshot (emit MAX watermark)
+DrainHook = Callable[[], None]
+
+ASYNC_FAILURE_PREFIX = CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION.value  # declines of a failed upload
 
 
 class TaskCheckpointer:
@@ -51,23 +73,43 @@ class TaskCheckpointer:
         mode: EXACTLY_ONCE (aligned) or AT_LEAST_ONCE.
         gate: the task's input gate (channels are blocked and unblocked through it); None for sources.
         writers: the task's record writers (barriers and cancellation markers go to all of them).
-        ack: sends the acknowledgement of a checkpoint with the task's state.
+        ack: sends the acknowledgement of a checkpoint with the task's state handles.
         decline: declines a checkpoint the task cannot take.
         timeout_ms: alignment timeout (``execution.checkpointing.timeout``), or None.
+        operator_ids: ``{stream node id: stable operator id}`` of the chain (the ack is keyed by operator id).
+        key_groups: the subtask's key groups (keyed state is written per key group of this range).
+        storage: writes state files (``CheckpointStorage.write_state_file``); a storage without directories will
+            do, the barrier names the location.
+        inline_threshold: streams smaller than this many bytes stay inline
+            (``execution.checkpointing.data-inline-threshold``).
+        name: the task's name, for the upload thread and log messages.
     """
 
     def __init__(self, mode: CheckpointingMode, gate: Optional[InputGate], writers: list[RecordWriter],
-                 ack: AckSender, decline: DeclineSender, timeout_ms: Optional[int] = None) -> None:
+                 ack: AckSender, decline: DeclineSender, timeout_ms: Optional[int] = None, *,
+                 operator_ids: Optional[dict[int, str]] = None, key_groups: Optional[KeyGroupRange] = None,
+                 storage: Optional[CheckpointStorage] = None, inline_threshold: int = DEFAULT_INLINE_THRESHOLD,
+                 name: str = "task") -> None:
         self.gate = gate
         self.writers = writers
         self.ack = ack
         self.decline = decline
+        self.operator_ids = dict(operator_ids or {})
+        self.key_groups = key_groups
+        self.storage = storage or CheckpointStorage("", None)
+        self.inline_threshold = inline_threshold
+        self.name = name
         self.chain: Optional[OperatorChain] = None
+        self.drain_hook: Optional[DrainHook] = None
         num_channels = len(gate.channels) if gate is not None else 0
         self.handler: Optional[BarrierHandler] = (
             create_barrier_handler(mode, num_channels, timeout_ms=timeout_ms) if num_channels else None)
         self._alignment_started: dict[int, float] = {}
         self.pending_trigger: Optional[CheckpointBarrier] = None  # a source's trigger, taken between batches
+        self._uploader: Optional[ThreadPoolExecutor] = None
+        self._uploads: set[asyncio.Future[bytes]] = set()
+        #: a synchronous savepoint this source took and waits on: (checkpoint id, outcome future)
+        self._stop: Optional[tuple[int, asyncio.Future[bool]]] = None
 
     # --- events from the input ------------------------------------------------------------------------------
     def on_barrier(self, channel: int, barrier: CheckpointBarrier) -> None:
@@ -109,42 +151,120 @@ class TaskCheckpointer:
         self.pending_trigger = barrier
 
     def take_pending_trigger(self) -> None:
+        """Take the trigger at a source (between two batches); a synchronous savepoint makes the source wait."""
         barrier, self.pending_trigger = self.pending_trigger, None
-        if barrier is not None:
-            self.perform(barrier)
+        if barrier is None:
+            return
+        kind = barrier.options.snapshot_type
+        if kind is SnapshotType.SAVEPOINT_TERMINATE and self.drain_hook is not None:
+            self.drain_hook()  # --drain: MAX watermark first, so windows fire before the barrier
+        if self.perform(barrier) and kind.is_synchronous:  # the ack is sent later: no outcome can precede this
+            self._stop = (barrier.checkpoint_id, asyncio.get_running_loop().create_future())
 
-    def perform(self, barrier: CheckpointBarrier) -> None:
-        """Snapshot the chain, forward the barrier downstream, acknowledge."""
+    @property
+    def stopping(self) -> bool:
+        """Whether this source took a synchronous savepoint and waits for its outcome (emits nothing)."""
+        return self._stop is not None
+
+    async def wait_for_stop(self) -> bool:
+        """Wait for the synchronous savepoint's outcome: True (completed: the source ends) or False (aborted: it
+        goes on)."""
+        assert self._stop is not None
+        try:
+            return await self._stop[1]
+        finally:
+            self._stop = None
+
+    def perform(self, barrier: CheckpointBarrier) -> bool:
+        """Snapshot the chain, forward the barrier downstream, upload in the background, then acknowledge.
+
+        Returns whether the synchronous part succeeded (else the checkpoint was declined).
+        """
         from yflink.streaming.operators.state_handling import snapshot_state
 
         assert self.chain is not None
         start = time.perf_counter()
         try:
-            snapshots: dict[int, Any] = {}
+            snapshots: dict[int, OperatorSnapshot] = {}
             for node_id in self.chain.spec.order:
                 operator = self.chain.spec.operators[node_id].operator
                 snapshots[node_id] = snapshot_state(operator, barrier.checkpoint_id, barrier.timestamp)
-            state = pickle.dumps(snapshots, protocol=5)
         except Exception as exc:  # noqa: BLE001 - a failed snapshot declines the checkpoint; the task goes on
             log.warning("snapshot of checkpoint %d failed: %s", barrier.checkpoint_id, exc)
             for writer in self.writers:
                 writer.broadcast_event(CancelCheckpointMarker(barrier.checkpoint_id))
             self.decline(barrier.checkpoint_id, f"snapshot failed: {type(exc).__name__}: {exc}")
-            return
+            return False
         for writer in self.writers:
             writer.broadcast_event(barrier)  # flushes the records before the barrier first
         sync_ms = int((time.perf_counter() - start) * 1000)
         aligned = self._alignment_started.pop(barrier.checkpoint_id, None)
         alignment_ms = int((start - aligned) * 1000) if aligned is not None else 0
-        self.ack(barrier.checkpoint_id, state, sync_ms, alignment_ms)
+        self._upload(barrier, snapshots, sync_ms, alignment_ms)
+        return True
+
+    def _upload(self, barrier: CheckpointBarrier, snapshots: dict[int, OperatorSnapshot], sync_ms: int,
+                alignment_ms: int) -> None:
+        """The asynchronous part: write the snapshots on the upload thread, acknowledge on the loop."""
+        options, checkpoint_id = barrier.options, barrier.checkpoint_id
+        storage, key_groups, threshold = self.storage, self.key_groups, self.inline_threshold
+        operator_ids = self.operator_ids
+
+        def write() -> bytes:
+            state: TaskStateSnapshot = {}
+            for node_id, snapshot in snapshots.items():
+                operator_id = operator_ids.get(node_id)
+                if operator_id is None:
+                    raise KeyError(f"no stable operator id for stream node {node_id}")
+                handles = write_operator_snapshot(storage, options.target_location, snapshot, key_groups,
+                                                  inline_threshold=threshold,
+                                                  shared_directory=options.shared_location)
+                if not handles.is_empty():
+                    state[operator_id] = handles
+            return pickle.dumps(state, protocol=5)
+
+        if self._uploader is None:
+            self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"upload-{self.name}")
+        started = time.perf_counter()
+        future = asyncio.get_running_loop().run_in_executor(self._uploader, write)
+        self._uploads.add(future)
+
+        def done(f: asyncio.Future[bytes]) -> None:
+            self._uploads.discard(f)
+            if f.cancelled():
+                return
+            error = f.exception()
+            if error is not None:
+                log.warning("%s: checkpoint %d state could not be written: %s", self.name, checkpoint_id, error)
+                self.decline(checkpoint_id, f"{ASYNC_FAILURE_PREFIX} {type(error).__name__}: {error}")
+                return
+            log.debug("%s: checkpoint %d uploaded in %.0f ms", self.name, checkpoint_id,
+                      (time.perf_counter() - started) * 1000)
+            self.ack(checkpoint_id, f.result(), sync_ms, alignment_ms)
+
+        future.add_done_callback(done)
+
+    async def wait_for_uploads(self) -> None:
+        """Wait until every upload started so far has been acknowledged or declined (tests, orderly ends)."""
+        while self._uploads:
+            await asyncio.gather(*list(self._uploads), return_exceptions=True)
+
+    def close(self) -> None:
+        """The task ended: uploads in flight still finish (and acknowledge); the thread then goes."""
+        if self._uploader is not None:
+            self._uploader.shutdown(wait=False)
+            self._uploader = None
 
     # --- after the checkpoint ---------------------------------------------------------------------------------------
     def notify(self, checkpoint_id: int, completed: bool) -> None:
-        """Tell every operator the checkpoint completed (sinks commit) or was aborted."""
-        if self.chain is None:
-            return
-        method = "notify_checkpoint_complete" if completed else "notify_checkpoint_aborted"
-        for operator in self.chain.operators:
-            callback = getattr(operator, method, None)
-            if callable(callback):
-                callback(checkpoint_id)
+        """Tell every operator the checkpoint completed (sinks commit) or was aborted; a source waiting on its
+        synchronous savepoint learns the outcome."""
+        if self.chain is not None:
+            method = "notify_checkpoint_complete" if completed else "notify_checkpoint_aborted"
+            for operator in self.chain.operators:
+                callback = getattr(operator, method, None)
+                if callable(callback):
+                    callback(checkpoint_id)
+        if self._stop is not None and self._stop[0] == checkpoint_id and not self._stop[1].done():
+            self._stop[1].set_result(completed)
+

@@ -21,8 +21,10 @@ from typing import Any, Optional, Protocol
 
 import cloudpickle
 
-from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier
+from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier, SnapshotType
+from yflink.checkpoint.handles import KeyGroupRange
 from yflink.checkpoint.options import CheckpointingMode
+from yflink.checkpoint.storage import CheckpointStorage
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import ChainSpec
@@ -34,6 +36,7 @@ from yflink.runtime.network.partition import RecordWriter, ResultPartition
 from yflink.runtime.network.transport import PartitionRegistry
 from yflink.runtime.states import ExecutionState
 from yflink.runtime.taskexecutor.checkpointing import TaskCheckpointer
+from yflink.state.key_groups import key_group_range
 from yflink.streaming.operator_chain import OperatorChain
 from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
@@ -103,6 +106,9 @@ class Task:
         self.capacity = max(1, config.get(opts.BUFFERS_PER_CHANNEL))
         self._checkpointing_mode = CheckpointingMode(config.get(opts.CHECKPOINTING_MODE))
         self._checkpoint_timeout_ms = config.get(opts.CHECKPOINTING_TIMEOUT) or None
+        self._inline_threshold = config.get(opts.CHECKPOINTING_DATA_INLINE_THRESHOLD)
+        #: set when a source ended by stop-with-savepoint: its kind (no MAX watermark without --drain)
+        self._stopped_by: Optional[SnapshotType] = None
 
     @property
     def execution_id(self) -> str:
@@ -149,8 +155,10 @@ class Task:
             if isinstance(chain.head, SourceOperator):
                 await self._run_source(chain.head)
                 # A bounded source ends with the final watermark, so every event-time timer and window fires
-                # (Flink: SourceOperator emits Watermark.MAX_WATERMARK at the end of input).
-                chain.head.output.emit_watermark(MAX_WATERMARK)
+                # (Flink: SourceOperator emits Watermark.MAX_WATERMARK at the end of input); stop-with-savepoint
+                # without --drain does not (the windows stay in the savepoint).
+                if self._stopped_by is not SnapshotType.SAVEPOINT_SUSPEND:
+                    chain.head.output.emit_watermark(MAX_WATERMARK)
             else:
                 await self._run_input(chain.head)
             if ticker is not None:
@@ -190,6 +198,8 @@ class Task:
                 flusher.cancel()
             if ticker is not None:
                 ticker.cancel()
+            if self.checkpointer is not None:
+                self.checkpointer.close()
             self.gate.close()
 
     def _abort(self, chain: Optional[OperatorChain], reason: str) -> None:
@@ -231,8 +241,15 @@ class Task:
         chain = OperatorChain(spec, self.writers, info, self._keyed_backend, self._configure)
         self.checkpointer = TaskCheckpointer(
             self._checkpointing_mode, self.gate if self.gate.channels else None, self.writers,
-            ack=self._ack_checkpoint, decline=self._decline_checkpoint, timeout_ms=self._checkpoint_timeout_ms)
+            ack=self._ack_checkpoint, decline=self._decline_checkpoint, timeout_ms=self._checkpoint_timeout_ms,
+            operator_ids=tdd.operator_ids, storage=CheckpointStorage(tdd.job_id, None),
+            key_groups=KeyGroupRange.of(key_group_range(tdd.max_parallelism, tdd.parallelism, tdd.subtask_index)),
+            inline_threshold=self._inline_threshold, name=f"{tdd.task_name} ({tdd.subtask_index + 1}/"
+                                                           f"{tdd.parallelism})")
         self.checkpointer.chain = chain
+        if isinstance(chain.head, SourceOperator):
+            head = chain.head
+            self.checkpointer.drain_hook = lambda: head.output.emit_watermark(MAX_WATERMARK)
         return chain
 
     def _restore(self, chain: OperatorChain) -> None:
@@ -289,7 +306,12 @@ class Task:
         checkpointer = self.checkpointer
         while True:
             if checkpointer is not None and checkpointer.pending_trigger is not None:
+                kind = checkpointer.pending_trigger.options.snapshot_type
                 checkpointer.take_pending_trigger()
+                if checkpointer.stopping:  # stop-with-savepoint: emit nothing until the savepoint's outcome
+                    if await checkpointer.wait_for_stop():
+                        self._stopped_by = kind
+                        return
             start = clock()
             n = head.emit_next(batch_size)
             metrics.busy_ms += (clock() - start) * 1000.0
