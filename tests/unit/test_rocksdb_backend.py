@@ -262,3 +262,23 @@ def test_dispose_deletes_the_working_directory(rocks: Any) -> None:
     assert os.path.isdir(backend.working_dir)
     backend.dispose()
     assert not os.path.exists(backend.working_dir)
+
+
+def test_pyflink_set_state_backend_writes_the_configuration(tmp_path: Path) -> None:
+    """PyFlink: env.set_state_backend(EmbeddedRocksDBStateBackend(True)) selects rocksdb with incremental
+    checkpoints; tasks create their backends from those keys."""
+    from yflink.datastream import EmbeddedRocksDBStateBackend, HashMapStateBackend, StreamExecutionEnvironment
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    assert env.get_state_backend() == HashMapStateBackend()
+    rocksdb = EmbeddedRocksDBStateBackend(True)
+    rocksdb.set_db_storage_paths(str(tmp_path))
+    env.set_state_backend(rocksdb)
+    assert env.get_state_backend() == rocksdb and env.get_state_backend().is_incremental_checkpoints_enabled()
+    parameters = {k: str(v) for k, v in env._config.raw().items()}  # as the tasks get them
+    backend = create_keyed_state_backend(task(0, 1, **parameters))
+    assert isinstance(backend, RocksDBKeyedStateBackend) and backend.incremental
+    assert backend.working_dir.startswith(str(tmp_path))
+    backend.dispose()
+    with pytest.raises(TypeError, match="HashMapStateBackend or EmbeddedRocksDBStateBackend"):
+        env.set_state_backend("rocksdb")

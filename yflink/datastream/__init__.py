@@ -128,7 +128,7 @@ _LAZY.update({"AllWindowedStream": "yflink.datastream.windowed_stream",
               "WindowedStream": "yflink.datastream.windowed_stream"})
 __all__ += [*_WINDOW_FUNCTIONS, *_WINDOWING, "AllWindowedStream", "WindowedStream"]
 
-#: Two inputs, broadcast state, joins, operator state and state TTL, loaded on first use.
+#: Two inputs, broadcast state, joins, operator state, state TTL and state backends, loaded on first use.
 _TWO_INPUT_FUNCTIONS = ("BaseBroadcastProcessFunction", "BroadcastProcessFunction", "CoFlatMapFunction",
                         "CoGroupFunction", "CoMapFunction", "CoProcessFunction", "FlatJoinFunction", "JoinFunction",
                         "KeyedBroadcastProcessFunction", "KeyedCoProcessFunction", "ProcessJoinFunction")
@@ -140,6 +140,8 @@ _TWO_INPUT_STREAMS = {"BroadcastConnectedStream": "connected_streams", "Broadcas
                       "FunctionSnapshotContext": "checkpointed_function",
                       "BroadcastState": "state", "OperatorStateStore": "state", "ReadOnlyBroadcastState": "state",
                       "StateTtlConfig": "state"}
+_TWO_INPUT_STREAMS.update({name: "state_backend" for name in ("EmbeddedRocksDBStateBackend", "HashMapStateBackend",
+                                                                 "StateBackend")})
 _LAZY.update({name: "yflink.datastream.two_input_functions" for name in _TWO_INPUT_FUNCTIONS})
 _LAZY.update({name: f"yflink.datastream.{module}" for name, module in _TWO_INPUT_STREAMS.items()})
 __all__ += [*_TWO_INPUT_FUNCTIONS, *_TWO_INPUT_STREAMS]

@@ -133,6 +133,29 @@ class StreamExecutionEnvironment:
         """The checkpoint interval in ms, or -1 when checkpointing is disabled."""
         return self.get_checkpoint_config().get_checkpoint_interval()
 
+    def set_state_backend(self, state_backend: Any) -> StreamExecutionEnvironment:
+        """Where keyed state lives: ``HashMapStateBackend()`` or ``EmbeddedRocksDBStateBackend(incremental)``
+        from :mod:`yflink.datastream.state_backend` (sets ``state.backend.type`` and its options; Flink
+        "State Backends").
+
+        Raises:
+            TypeError: ``state_backend`` is not one of those.
+        """
+        from yflink.datastream.state_backend import StateBackend
+
+        if not isinstance(state_backend, StateBackend):
+            raise TypeError(f"set_state_backend takes a HashMapStateBackend or EmbeddedRocksDBStateBackend from "
+                            f"yflink.datastream.state_backend, not {state_backend!r}")
+        for key, value in state_backend.to_configuration().items():
+            self._config.set(key, value)
+        return self
+
+    def get_state_backend(self) -> Any:
+        """The state backend the configuration selects (HashMapStateBackend when none is set)."""
+        from yflink.datastream.state_backend import from_configuration
+
+        return from_configuration(self._config.raw())
+
     def get_checkpointing_mode(self) -> CheckpointingMode:
         return self.get_checkpoint_config().get_checkpointing_mode()
 
