@@ -344,7 +344,7 @@ def test_stop_with_savepoint_stops_periodic_checkpoints_and_notifies_sinks(tmp_p
     assert of(SavepointCompleted, done)[0].stop is True and not h.coordinator.is_scheduler_running
 
 
-def test_failed_stop_with_savepoint_resumes_checkpoints_or_fails_the_job(tmp_path: Path) -> None:
+def test_failed_stop_with_savepoint_resumes_checkpoints(tmp_path: Path) -> None:
     h = Harness(tmp_path, timeout_ms=100, tolerable_failures=5)
     h.coordinator.start_scheduler(0)
     [trigger] = of(TriggerCheckpoint, h.coordinator.trigger_savepoint(5, request_id="stop", stop=True))
@@ -353,7 +353,9 @@ def test_failed_stop_with_savepoint_resumes_checkpoints_or_fails_the_job(tmp_pat
     assert h.coordinator.is_scheduler_running
     [trigger] = of(TriggerCheckpoint, h.coordinator.trigger_savepoint(200, request_id="stop2", stop=True))
     out = h.coordinator.decline("map-0", trigger.checkpoint_id, R.CHECKPOINT_DECLINED_TASK_NOT_READY, "", 201)
-    assert of(SavepointFailed, out) and of(FailJob, out)  # a task failed a synchronous savepoint
+    # a task failed the synchronous savepoint: the sources never stopped, the job goes on (Flink 1.15+)
+    assert of(SavepointFailed, out) and of(FailJob, out) == []
+    assert h.coordinator.is_scheduler_running
 
 
 # --- shared files, retention on shutdown -----------------------------------------------------------------

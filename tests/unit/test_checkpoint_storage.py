@@ -30,7 +30,7 @@ from yflink.checkpoint.handles import (
 from yflink.checkpoint.metadata import CheckpointMetadata, deserialize_metadata, serialize_metadata
 from yflink.checkpoint.options import CheckpointCoordinatorConfiguration
 from yflink.checkpoint.shared_registry import SharedStateRegistry
-from yflink.checkpoint.storage import CheckpointStorage
+from yflink.checkpoint.storage import NON_PERSISTENT_POINTER, CheckpointStorage, JobManagerCheckpointStorage
 from yflink.fs import join
 
 JOB = "0123456789abcdef0123456789abcdef"
@@ -64,6 +64,23 @@ def test_missing_directories_are_reported(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="savepoint-dir"):
         nothing.savepoint_location(1)
     assert nothing.completed_checkpoint_dirs() == [] and nothing.list_shared_files() == []
+
+
+def test_without_a_directory_checkpoints_stay_in_memory(tmp_path: Path) -> None:
+    """Flink's JobManagerCheckpointStorage: a non-persistent location, no _metadata on disk, savepoints in files."""
+    store = CheckpointStorage.from_config(JOB, CheckpointCoordinatorConfiguration(savepoints_dir=str(tmp_path)))
+    assert isinstance(store, JobManagerCheckpointStorage) and not store.is_persistent
+    location = store.checkpoint_location(3)
+    assert not location.persistent and location.exclusive_dir == "" and location.shared_dir is None
+    store.initialize_location(location)
+    metadata = CheckpointMetadata(checkpoint_id=3, job_id=JOB, timestamp=1000, operators=[])
+    assert store.write_metadata(location, metadata) == NON_PERSISTENT_POINTER
+    store.discard_location(NON_PERSISTENT_POINTER)
+    assert list(tmp_path.iterdir()) == []  # nothing touched the disk
+    with pytest.raises(CheckpointMetadataError, match="JobMaster's memory"):
+        store.read_metadata(NON_PERSISTENT_POINTER)
+    savepoint = store.savepoint_location(4)
+    assert savepoint.persistent and savepoint.exclusive_dir.startswith(f"file://{tmp_path}/savepoint-")
 
 
 def _metadata(location_dir: str, shared_dir: str) -> CheckpointMetadata:

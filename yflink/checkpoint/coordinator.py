@@ -139,7 +139,7 @@ class SavepointFailed:
 
 @dataclass(frozen=True)
 class FailJob:
-    """Fail the job (too many failed checkpoints, or a failed stop-with-savepoint on a task)."""
+    """Fail the job (too many failed checkpoints)."""
 
     message: str
 

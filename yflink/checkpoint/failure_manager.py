@@ -3,9 +3,9 @@
 Flink ``CheckpointFailureManager``: only some reasons count (declines, expiry, asynchronous and I/O failures;
 :attr:`CheckpointFailureReason.counts_as_failure`); each checkpoint counts at most once; failures of checkpoints
 older than the latest completed one do not count; a completed checkpoint resets the count. When the count exceeds
-the tolerable number the job fails. Savepoints: a failure on the JobMaster side never fails the job (the user
-retries); a failure of a *synchronous* savepoint (stop-with-savepoint) on a task always does, since tasks may be
-waiting for it to finish.
+the tolerable number the job fails. Savepoints never fail the job: the user retries; a failed stop-with-savepoint
+leaves the job running, since its sources stop only once the savepoint completed (Flink 1.15+
+``StopWithSavepointTerminationHandlerImpl``).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ class CheckpointFailureManager:
             is_savepoint / is_synchronous: what it was.
             on_task: the failure was reported by a task (decline) rather than found by the JobMaster.
         """
-        if is_savepoint and is_synchronous and on_task:
-            return f"Stop-with-savepoint failed on a task: {reason.value}"
-        if is_savepoint and not on_task:
+        if is_savepoint and (is_synchronous or not on_task):
+            # A failed stop-with-savepoint leaves the job running (Flink 1.15+ StopWithSavepointTerminationHandler:
+            # the sources only stop once the savepoint completed), so it is never a reason to fail the job.
             return None
         if checkpoint_id is not None and checkpoint_id <= self._last_succeeded:
             return None
