@@ -15,22 +15,27 @@ from typing import Any
 
 import pytest
 
+from yflink.checkpoint.assignment import assign_state
 from yflink.checkpoint.handles import (
     FileStateHandle,
     IncrementalKeyedStateHandle,
     KeyGroupRange,
+    KeyGroupsStateHandle,
     OperatorState,
     OperatorSubtaskState,
 )
 from yflink.checkpoint.incremental import is_incremental_target, read_incremental, write_incremental
 from yflink.checkpoint.metadata import CheckpointMetadata
 from yflink.checkpoint.options import ExternalizedCheckpointRetention
+from yflink.checkpoint.pending import VertexInfo
 from yflink.checkpoint.storage import CheckpointStorage
 from yflink.checkpoint.store import CheckpointProperties, CompletedCheckpoint, CompletedCheckpointStore
+from yflink.checkpoint.task_state import restore_operator_snapshots, write_operator_snapshot
 from yflink.datastream import ValueStateDescriptor
 from yflink.state.backends.hashmap import HashMapKeyedStateBackend
 from yflink.state.backends.rocksdb import RocksDBKeyedStateBackend
 from yflink.state.key_groups import key_group_range
+from yflink.state.snapshot import OperatorSnapshot
 
 JOB = "ab" * 16
 OP = "cd" * 16
@@ -51,8 +56,9 @@ class Job:
         handles = []
         for backend in backends:
             snapshot = backend.snapshot(checkpoint_id)
-            assert is_incremental_target(self.storage, location.exclusive_dir, snapshot)
-            handles.append(write_incremental(self.storage, location.exclusive_dir, snapshot,
+            assert self.storage.shared_dir is not None
+            assert is_incremental_target(location.exclusive_dir, self.storage.shared_dir, snapshot)
+            handles.append(write_incremental(self.storage, location.exclusive_dir, self.storage.shared_dir, snapshot,
                                              KeyGroupRange.of(backend.key_group_range), INLINE))
         return handles
 
@@ -177,7 +183,54 @@ def test_savepoint_locations_are_never_incremental(tmp_path: Path, backends: Any
     fill(backend, range(10), "a")
     snapshot = backend.snapshot(1)
     savepoint = job.storage.savepoint_location(1, f"file://{tmp_path / 'sp'}")
-    assert not is_incremental_target(job.storage, savepoint.exclusive_dir, snapshot)
-    assert is_incremental_target(job.storage, job.storage.checkpoint_location(1).exclusive_dir, snapshot)
-    assert not is_incremental_target(job.storage, job.storage.checkpoint_location(1).exclusive_dir,
-                                      HashMapKeyedStateBackend(128).snapshot())
+    checkpoint = job.storage.checkpoint_location(1)
+    assert not is_incremental_target(savepoint.exclusive_dir, savepoint.shared_dir, snapshot)
+    assert is_incremental_target(checkpoint.exclusive_dir, checkpoint.shared_dir, snapshot)
+    assert not is_incremental_target(checkpoint.exclusive_dir, checkpoint.shared_dir,
+                                     HashMapKeyedStateBackend(128).snapshot())
+
+
+@pytest.mark.parametrize("source", ["hashmap", "rocksdb", "rocksdb-incremental"])
+@pytest.mark.parametrize("target", ["hashmap", "rocksdb"])
+@pytest.mark.parametrize("old,new", [(2, 2), (2, 3)])
+def test_checkpoint_through_task_state_restores_into_either_backend(tmp_path: Path, source: str, target: str,
+                                                                    old: int, new: int) -> None:
+    """7d at the snapshot level: keyed state written by one backend (through the tasks' upload,
+    write_operator_snapshot) restores into the other (through the JobMaster's assignment and
+    restore_operator_snapshots), at the same and another parallelism; only incremental rocksdb writes shared/."""
+    storage = CheckpointStorage(JOB, f"file://{tmp_path / 'chk'}")
+    storage.initialize_base_locations()
+    location = storage.checkpoint_location(1)
+    storage.initialize_location(location)
+    local = str(tmp_path / "local")
+
+    def backend(kind: str, index: int, parallelism: int) -> Any:
+        groups = key_group_range(16, parallelism, index)
+        if kind == "hashmap":
+            return HashMapKeyedStateBackend(16, groups)
+        return RocksDBKeyedStateBackend(16, groups, local_dir=local, incremental=kind.endswith("incremental"))
+
+    state = OperatorState(OP, old, 16)
+    expected: dict[Any, Any] = {}
+    for index in range(old):
+        writer = backend(source, index, old)
+        fill(writer, range(500), source)
+        expected.update(dict(writer.table("v").items()))
+        snapshot = OperatorSnapshot(index, old, writer.snapshot())
+        state.subtasks[index] = write_operator_snapshot(
+            storage, location.exclusive_dir, snapshot, KeyGroupRange.of(writer.key_group_range), inline_threshold=0,
+            shared_directory=storage.shared_dir)
+        kind = IncrementalKeyedStateHandle if source == "rocksdb-incremental" else KeyGroupsStateHandle
+        assert isinstance(state.subtasks[index].keyed[0], kind)
+    assert bool(storage.list_shared_files()) == (source == "rocksdb-incremental")
+    metadata = CheckpointMetadata(1, JOB, 0, operators=[state])
+    assignment = assign_state(metadata, [VertexInfo("v", new, 16, (OP,))])
+    restored: dict[Any, Any] = {}
+    for index in range(new):
+        snapshots = restore_operator_snapshots(storage, assignment[("v", index)].operators[OP], index, new)
+        reader = backend(target, index, new)
+        reader.restore([s.keyed for s in snapshots if s.keyed is not None])
+        table = dict(reader.table("v").items())
+        assert all(reader.key_group_of(k) in reader.key_group_range for k in table)
+        restored.update(table)
+    assert restored == expected

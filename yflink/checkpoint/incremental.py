@@ -9,9 +9,9 @@ holds the state kinds and the heap (timer) tables. The JobMaster's
 :class:`~yflink.checkpoint.shared_registry.SharedStateRegistry` counts the checkpoints that use each shared file
 and deletes it when none is retained any more.
 
-"Completed" is read from storage: ``chk-<m>/_metadata`` exists (the JobMaster writes it last, and deletes the
-directory when the checkpoint is subsumed). Flink learns it from ``notifyCheckpointComplete`` instead; with the
-default ``execution.checkpointing.max-concurrent-checkpoints: 1`` both see the same.
+"Completed" is read from storage: ``chk-<m>/_metadata`` exists beside ``chk-<n>`` (the JobMaster writes it last,
+and deletes the directory when the checkpoint is subsumed). Flink learns it from ``notifyCheckpointComplete``
+instead; with the default ``execution.checkpointing.max-concurrent-checkpoints: 1`` both see the same.
 
 Restore (:func:`read_incremental`): the files are downloaded into a new local directory and handed out as a
 :class:`~yflink.state.backends.rocksdb.RocksDBSnapshot` (``owned``: deleted once used), which the RocksDB backend
@@ -27,6 +27,7 @@ import os
 import pickle
 import re
 import tempfile
+from collections.abc import Callable
 from typing import Any, Optional
 
 from yflink.checkpoint.handles import (
@@ -35,11 +36,13 @@ from yflink.checkpoint.handles import (
     KeyGroupRange,
     StreamStateHandle,
 )
-from yflink.checkpoint.storage import CheckpointStorage
-from yflink.fs.base import name_of, normalize, parent_of
+from yflink.checkpoint.storage import METADATA_FILE_NAME, CheckpointStorage
+from yflink.fs.base import get_file_system, join, name_of, normalize, parent_of
 from yflink.state.backends.rocksdb import RocksDBSnapshot
+from yflink.state.key_groups import key_group_range
+from yflink.state.snapshot import KeyedStateSnapshot
 
-__all__ = ["is_incremental_target", "read_incremental", "write_incremental"]
+__all__ = ["is_incremental_target", "read_incremental", "read_incremental_keyed", "write_incremental"]
 
 _CHECKPOINT_DIR = re.compile(r"^chk-(\d+)$")
 
@@ -50,12 +53,11 @@ def checkpoint_id_of(directory: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def is_incremental_target(storage: CheckpointStorage, directory: str, snapshot: Any) -> bool:
-    """Whether ``snapshot`` goes to ``directory`` incrementally: a RocksDB snapshot of an incremental backend, and
-    ``directory`` a ``chk-<n>`` of this job's storage (savepoints are always canonical)."""
-    return (isinstance(snapshot, RocksDBSnapshot) and snapshot.incremental and storage.shared_dir is not None
-            and storage.job_dir is not None and checkpoint_id_of(directory) is not None
-            and normalize(parent_of(normalize(directory))) == normalize(storage.job_dir))
+def is_incremental_target(directory: Optional[str], shared_directory: Optional[str], snapshot: Any) -> bool:
+    """Whether ``snapshot`` goes to ``directory`` incrementally: a RocksDB snapshot of an incremental backend, a
+    ``chk-<n>`` directory and a ``shared/`` directory (savepoints have none: they are always canonical)."""
+    return (isinstance(snapshot, RocksDBSnapshot) and snapshot.incremental and directory is not None
+            and shared_directory is not None and checkpoint_id_of(directory) is not None)
 
 
 def _store(storage: CheckpointStorage, directory: str, data: bytes, name: str,
@@ -65,22 +67,32 @@ def _store(storage: CheckpointStorage, directory: str, data: bytes, name: str,
     return storage.write_state_file(directory, data)
 
 
-def write_incremental(storage: CheckpointStorage, directory: str, snapshot: RocksDBSnapshot,
+def _completed(directory: str) -> Callable[[int], bool]:
+    """Whether checkpoint ``m`` of the job whose ``chk-<n>`` is ``directory`` completed and is still retained."""
+    parent = parent_of(normalize(directory))
+
+    def completed(checkpoint_id: int) -> bool:
+        path = join(parent, f"chk-{checkpoint_id}", METADATA_FILE_NAME)
+        return get_file_system(path).exists(path)
+
+    return completed
+
+
+def write_incremental(storage: CheckpointStorage, directory: str, shared_directory: str, snapshot: RocksDBSnapshot,
                       key_groups: Optional[KeyGroupRange], inline_threshold: int) -> IncrementalKeyedStateHandle:
-    """Upload ``snapshot``'s files for checkpoint ``directory`` (``chk-<n>``); the handle for the ack. Releases the
-    snapshot's local directory afterwards.
+    """Upload ``snapshot``'s files for checkpoint ``directory`` (``chk-<n>``), new SST files into
+    ``shared_directory``; the handle for the ack. Releases the snapshot's local directory afterwards.
 
     Raises:
-        ValueError: ``directory`` is not a checkpoint directory of ``storage``.
+        ValueError: ``directory`` is not a ``chk-<n>`` directory.
         FileSystemError: an upload failed (the task declines with CHECKPOINT_ASYNC_EXCEPTION).
     """
     checkpoint_id = checkpoint_id_of(directory)
-    if checkpoint_id is None or storage.shared_dir is None:
-        raise ValueError(f"incremental state goes to a chk-<n> directory with a shared/ beside it, not {directory}")
+    if checkpoint_id is None:
+        raise ValueError(f"incremental state goes to a chk-<n> directory, not {directory}")
     groups = key_groups or KeyGroupRange.of(snapshot.key_group_range)
     try:
-        completed = {cid for cid, _ in storage.completed_checkpoint_dirs()}
-        previous = snapshot.uploads.reusable(checkpoint_id, completed.__contains__) if snapshot.uploads else {}
+        previous = snapshot.uploads.reusable(checkpoint_id, _completed(directory)) if snapshot.uploads else {}
         shared: dict[str, StreamStateHandle] = {}
         private: dict[str, StreamStateHandle] = {}
         for name in snapshot.files():
@@ -88,7 +100,7 @@ def write_incremental(storage: CheckpointStorage, directory: str, snapshot: Rock
                 handle = previous.get(name)
                 if handle is None:
                     with open(os.path.join(snapshot.path, name), "rb") as file:
-                        handle = storage.write_state_file(storage.shared_dir, file.read())
+                        handle = storage.write_state_file(shared_directory, file.read())
                 shared[name] = handle
             else:
                 with open(os.path.join(snapshot.path, name), "rb") as file:
@@ -127,3 +139,30 @@ def read_incremental(storage: CheckpointStorage, handle: IncrementalKeyedStateHa
     return RocksDBSnapshot(meta["max_parallelism"], dict(meta["kinds"]), set(meta["ttl_states"]), path,
                            range(start, end + 1), meta["heap_groups"], checkpoint_id=handle.checkpoint_id,
                            owned=True)
+
+
+def read_incremental_keyed(storage: CheckpointStorage, handles: list[IncrementalKeyedStateHandle],
+                           full: Optional[KeyedStateSnapshot], subtask_index: int,
+                           parallelism: int) -> KeyedStateSnapshot:
+    """The keyed state new subtask ``subtask_index`` of ``parallelism`` restores from incremental ``handles``
+    (plus ``full``, what full handles gave): the downloaded :class:`RocksDBSnapshot` itself when it is the only
+    source, else the canonical merge of the subtask's key groups.
+
+    Raises:
+        FileSystemError: a file cannot be read.
+    """
+    if len(handles) == 1 and full is None:
+        return read_incremental(storage, handles[0])
+    merged = full if full is not None else KeyedStateSnapshot(max_parallelism=0)  # set from the downloads
+    for handle in handles:
+        snapshot = read_incremental(storage, handle)
+        merged.max_parallelism = snapshot.max_parallelism
+        own = key_group_range(snapshot.max_parallelism, parallelism, subtask_index)
+        merged.kinds.update(snapshot.kinds)
+        merged.ttl_states |= snapshot.ttl_states
+        for group, states in snapshot.groups.items():  # materialised, then the download is deleted
+            if group in own:
+                target = merged.groups.setdefault(group, {})
+                for name, table in states.items():
+                    target.setdefault(name, {}).update(table)
+    return merged

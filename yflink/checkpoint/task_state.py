@@ -84,7 +84,17 @@ def write_operator_snapshot(storage: CheckpointStorage, directory: Optional[str]
     """
     result = OperatorSubtaskState()
     if snapshot.keyed is not None:
-        result.keyed.append(_write_keyed(storage, directory, snapshot.keyed, key_groups, inline_threshold))
+        from yflink.checkpoint.incremental import is_incremental_target, write_incremental
+
+        if is_incremental_target(directory, shared_directory, snapshot.keyed):  # rocksdb: new SST files only
+            assert directory is not None and shared_directory is not None
+            result.keyed.append(write_incremental(storage, directory, shared_directory, snapshot.keyed,  # type: ignore[arg-type]
+                                                  key_groups, inline_threshold))
+        else:
+            result.keyed.append(_write_keyed(storage, directory, snapshot.keyed, key_groups, inline_threshold))
+            release = getattr(snapshot.keyed, "release", None)  # a rocksdb snapshot's local files
+            if callable(release):
+                release()
     if snapshot.operator is not None and not snapshot.operator.is_empty():
         result.operator.append(_write_operator(storage, directory, snapshot.operator, inline_threshold))
     return result
@@ -149,15 +159,19 @@ def restore_operator_snapshots(storage: CheckpointStorage, restore: OperatorSubt
 
     Raises:
         FileSystemError: a state file cannot be read.
-        NotImplementedError: incremental keyed state (the RocksDB backend restores it itself).
     """
     keyed: Optional[KeyedStateSnapshot] = None
     if restore.keyed:
         keyed = KeyedStateSnapshot(max_parallelism=restore.max_parallelism)
+        incremental = [h for h in restore.keyed if isinstance(h, IncrementalKeyedStateHandle)]
         for handle in restore.keyed:
-            if isinstance(handle, IncrementalKeyedStateHandle):
-                raise NotImplementedError("incremental keyed state is restored by the rocksdb state backend")
-            _read_keyed(storage, handle, keyed)
+            if not isinstance(handle, IncrementalKeyedStateHandle):
+                _read_keyed(storage, handle, keyed)
+        if incremental:  # rocksdb files: downloaded, opened by a rocksdb backend or read canonically
+            from yflink.checkpoint.incremental import read_incremental_keyed
+
+            keyed = read_incremental_keyed(storage, incremental, keyed if len(incremental) < len(restore.keyed)
+                                           else None, subtask_index, parallelism)
     operator = OperatorStateSnapshot()
     loaded: dict[int, dict[str, Any]] = {}
     for piece in restore.operator_slices:
