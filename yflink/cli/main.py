@@ -50,8 +50,6 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 CANCEL_WAIT_S = 10.0  # `yflink cancel` waits this long for the job to reach CANCELED
-STATE_RECOVERY_PATH_KEY = "execution.state-recovery.path"  # Flink 2 (was execution.savepoint.path)
-IGNORE_UNCLAIMED_STATE_KEY = "execution.state-recovery.ignore-unclaimed-state"  # (execution.savepoint.ignore-...)
 FORMAT_TYPES = ("canonical", "native")  # Flink's SavepointFormatType, -type
 TARGETS = ("local", "remote")
 
@@ -135,6 +133,9 @@ def run(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, 
     (or execution.target: remote) it is submitted to that running cluster. With -s <savepointPath> the job
     starts from that savepoint's state (state maps to operators by uid; another parallelism is fine).
     """
+    if (target or "").startswith("yarn-"):  # YARN deployment: yflink/cli/yarn.py
+        from yflink.cli.yarn import run_on_yarn
+        return run_on_yarn(target or "", conf_dir, dynamic, detached, parallelism, quiet, python_file, args)
     if python_file is not None:
         script, script_args = python_file, list(args)
     elif args:
@@ -198,11 +199,11 @@ def _restore_configuration(config: Configuration, from_savepoint: Optional[str],
     """``-s``/``-n`` into the job's configuration (Flink's ``SavepointRestoreSettings``); ConfigurationError for
     ``-n`` without ``-s``."""
     if from_savepoint is not None:
-        config.set(STATE_RECOVERY_PATH_KEY, _absolute_uri(from_savepoint))
+        config.set(opts.STATE_RECOVERY_PATH, _absolute_uri(from_savepoint))
     if allow_non_restored:
-        if from_savepoint is None and not config.contains_key(STATE_RECOVERY_PATH_KEY):
+        if from_savepoint is None and not config.get(opts.STATE_RECOVERY_PATH):
             raise ConfigurationError("-n/--allowNonRestoredState needs a savepoint to restore from (-s <path>)")
-        config.set(IGNORE_UNCLAIMED_STATE_KEY, True)
+        config.set(opts.STATE_RECOVERY_IGNORE_UNCLAIMED, True)
 
 
 def _absolute_uri(path: str) -> str:
@@ -495,6 +496,9 @@ def _daemon_command(role: str) -> Callable[..., None]:
 
 cli.command("jobmanager")(_daemon_command("jobmanager"))
 cli.command("taskmanager")(_daemon_command("taskmanager"))
+from yflink.cli import yarn as _yarn  # noqa: E402 - run-application and yarn-session
+
+_yarn.register(cli)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional, Protocol, cast
+from typing import Any, Optional
 
 from yflink.checkpoint.errors import CheckpointMetadataError
 from yflink.common import config_options as opts
@@ -32,19 +32,6 @@ from yflink.runtime.resourcemanager import ResourceManager
 log = logging.getLogger(__name__)
 SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")  # Flink's SavepointFormatType
 METADATA_FILE_NAME = "_metadata"
-
-
-class SavepointJobMaster(Protocol):
-    """The JobMaster's savepoint API the Dispatcher calls (``yflink.runtime.jobmaster.jobmaster.JobMaster``)."""
-
-    async def trigger_savepoint(self, target_directory: Optional[str], *, format_type: str = "CANONICAL") -> str:
-        """Take a savepoint; returns its directory URI. Raises CheckpointError."""
-
-    async def stop_with_savepoint(self, target_directory: Optional[str], *, drain: bool = False) -> str:
-        """Take a savepoint, then finish the job (FINISHED); returns the savepoint's URI. Raises CheckpointError
-        (the job keeps running)."""
-
-    async def cancel(self) -> None: ...
 
 
 def delete_savepoint(pointer: str) -> str:
@@ -138,42 +125,27 @@ class Dispatcher:
 
     def checkpoint_statistics(self, job_id: str) -> dict[str, Any]:
         """Flink's ``CheckpointingStatistics`` shape: counts and the latest completed/failed checkpoint."""
-        jm = self.job_masters[job_id]
-        if jm.checkpoint_coordinator is not None:  # execution.checkpointing.dir: the coordinator's statistics
-            coordinator = jm.checkpoint_coordinator
-            st = coordinator.stats
-            return {
-                "counts": {"restored": st.restored, "total": st.triggered, "in_progress": len(coordinator.pending),
-                           "completed": st.completed, "failed": st.failed},
-                "latest": {"completed": {"id": st.latest_completed[0], "external_path": st.latest_completed[1]}
-                           if st.latest_completed else None,
-                           "failed": {"id": st.latest_failed[0], "failure_message": st.latest_failed[1]}
-                           if st.latest_failed else None,
-                           "savepoint": {"id": st.latest_savepoint[0], "external_path": st.latest_savepoint[1]}
-                           if st.latest_savepoint else None,
-                           "restored": {"id": st.latest_restored[0], "external_path": st.latest_restored[1]}
-                           if st.latest_restored else None},
-                "history": [{"id": cid, "checkpoint_type": kind, "status": status}
-                            for cid, kind, status in st.history],
-            }
-        completed, failed = sorted(jm.completed_checkpoints), sorted(jm.declined_checkpoints)
+        coordinator = self.job_masters[job_id].checkpoint_coordinator
+        st = coordinator.stats
         return {
-            "counts": {"restored": len(jm.restored_checkpoints), "total": jm.last_checkpoint_id,
-                       "in_progress": len(jm.pending_checkpoints), "completed": len(completed),
-                       "failed": len(failed)},
-            "latest": {"completed": {"id": completed[-1]} if completed else None,
-                       "failed": {"id": failed[-1], "failure_message": jm.declined_checkpoints[failed[-1]]}
-                       if failed else None,
-                       "savepoint": None,
-                       "restored": {"id": jm.restored_checkpoints[-1]} if jm.restored_checkpoints else None},
-            "history": [{"id": cid, "status": "COMPLETED"} for cid in completed[-10:]],
+            "counts": {"restored": st.restored, "total": st.triggered, "in_progress": len(coordinator.pending),
+                       "completed": st.completed, "failed": st.failed},
+            "latest": {"completed": {"id": st.latest_completed[0], "external_path": st.latest_completed[1]}
+                       if st.latest_completed else None,
+                       "failed": {"id": st.latest_failed[0], "failure_message": st.latest_failed[1]}
+                       if st.latest_failed else None,
+                       "savepoint": {"id": st.latest_savepoint[0], "external_path": st.latest_savepoint[1]}
+                       if st.latest_savepoint else None,
+                       "restored": {"id": st.latest_restored[0], "external_path": st.latest_restored[1]}
+                       if st.latest_restored else None},
+            "history": [{"id": cid, "checkpoint_type": kind, "status": status} for cid, kind, status in st.history],
         }
 
     def collect(self, job_id: str, operator_id: str, offset: int, max_records: int) -> CollectedRecords:
         return self.job_masters[job_id].read_collected(operator_id, offset, max_records)
 
     # --- savepoints: asynchronous operations (Flink DispatcherCachedOperationsHandler) ----------------------
-    def _savepoint_job_master(self, job_id: str, action: str, target_directory: Optional[str]) -> SavepointJobMaster:
+    def _savepoint_job_master(self, job_id: str, action: str, target_directory: Optional[str]) -> JobMaster:
         jm = self.job_masters[job_id]
         status = jm.graph.status
         if status.is_globally_terminal:
@@ -184,7 +156,7 @@ class Dispatcher:
                 f"Cannot {action} job {job_id}: no savepoint directory. Name a target directory (yflink savepoint "
                 "<jobId> <targetDirectory>, yflink stop -p <dir>) or set execution.checkpointing.savepoint-dir "
                 "(state.savepoints.dir) in the cluster's or the job's configuration.")
-        return cast(SavepointJobMaster, jm)
+        return jm
 
     def _start(self, kind: OperationKind, job_id: Optional[str], trigger_id: Optional[str],
                work: Callable[[], Awaitable[str]]) -> str:
