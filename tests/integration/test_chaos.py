@@ -1,0 +1,250 @@
+"""Randomized failures (issue 5, items 7a and 7b): TaskManager processes are SIGKILLed at random moments while a
+keyed job writes through the exactly-once FileSink; the job restarts from its latest completed checkpoint each time.
+
+* 7(a) EXACTLY_ONCE: the committed part files equal the failure-free output exactly (no record lost, none twice,
+  every running count restored right).
+* 7(b) AT_LEAST_ONCE: every record of the failure-free output is committed (duplicates allowed).
+
+A private standalone cluster (2 TaskManagers x 2 slots) runs ``jobs/chaos_counts_to_files.py``; its
+ResourceManager starts a local TaskManager when a restart finds too few slots (Flink's active resource managers
+do the same with containers). At least 5 kills per run, one of them while a checkpoint is in progress (a
+``chk-<n>`` directory without ``_metadata`` before and right after the kill). The job runs slowly until the
+kills are done (a marker file tells it to go fast), so the number of kills does not depend on the machine's speed.
+
+Flink documentation: "Task Failure Recovery" (fixed-delay), "Checkpointing" (exactly-once vs. at-least-once),
+"FileSink" and "Fault Tolerance Guarantees of Data Sources and Sinks". The seed is printed; rerun one with
+``YFLINK_CHAOS_SEED=<seed>``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.integration.conftest import CLUSTER_FLAGS, free_port, yflink
+from tests.integration.test_failures import rest, wait_for
+
+pytestmark = pytest.mark.integration
+JOBS = Path(__file__).parent / "jobs"
+KEYS = 13  # as in jobs/chaos_counts_to_files.py
+N = 100_000
+KILLS = 5
+CHECKPOINT_INTERVAL = "200 ms"
+RATE = 1000  # numbers/s per source subtask until the kills are done: 50 s for N at parallelism 2
+
+
+def expected_counts(n: int) -> Counter[tuple[int, int]]:
+    """The failure-free run's ``(k, c)`` pairs in plain Python: the counts 1..n_k once each per key k.
+
+    Which number gets which count depends on how the two source subtasks interleave, so numbers and counts are
+    compared apart: every number once, and every ``(key, count)`` once."""
+    sizes = Counter(x % KEYS for x in range(1, n + 1))
+    return Counter((k, c) for k, size in sizes.items() for c in range(1, size + 1))
+
+
+def parse(lines: list[str]) -> tuple[Counter[int], Counter[tuple[int, int]]]:
+    """``"x k c"`` lines -> (how often each number came, how often each (key, count) came); checks k = x % KEYS."""
+    numbers: Counter[int] = Counter()
+    counts: Counter[tuple[int, int]] = Counter()
+    for line in lines:
+        x, k, c = map(int, line.split())
+        assert k == x % KEYS, line
+        numbers[x] += 1
+        counts[(k, c)] += 1
+    return numbers, counts
+
+
+def differences(got: Counter[Any], want: Counter[Any]) -> str:
+    """'' when equal, else how they differ (a few examples of each kind)."""
+    duplicates = sorted(item for item, c in got.items() if c > 1)
+    missing, unexpected = sorted(want - got), sorted(got - want)
+    if not (duplicates or missing or unexpected):
+        return ""
+    return (f"{len(duplicates)} twice or more {duplicates[:5]}, {len(missing)} missing {missing[:5]}, "
+            f"{len(unexpected)} unexpected {unexpected[:5]}")
+
+
+def committed_lines(output: Path) -> list[str]:
+    """Lines of the finished part files (in-progress and pending files are hidden: ``.part-...inprogress...``)."""
+    files = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    return [line for p in files for line in p.read_text().splitlines()]
+
+
+@dataclass
+class ChaosCluster:
+    """A private standalone cluster and what the kills need: its processes and the job's REST views."""
+
+    pid_dir: Path
+    flags: list[str]
+    address: str
+    job_id: str = ""
+    log: list[str] = field(default_factory=list)
+
+    def rest(self, path: str) -> Any:
+        return rest(self.address, path)
+
+    def jobmanager_pid(self) -> int:
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = p.info["cmdline"] or []
+            if "yflink.runtime.entrypoints" in cmd and "jobmanager" in cmd and str(self.pid_dir) in " ".join(cmd):
+                return int(p.pid)
+        raise AssertionError("the JobManager process is gone")
+
+    def subtasks(self) -> list[dict[str, Any]]:
+        vertices = self.rest(f"/jobs/{self.job_id}")["vertices"]
+        return [s for v in vertices for s in self.rest(f"/jobs/{self.job_id}/vertices/{v['id']}")["subtasks"]]
+
+    def running_attempts(self) -> list[int] | None:
+        """The attempt numbers of every subtask when the job and all its subtasks run, else None."""
+        if self.rest(f"/jobs/{self.job_id}")["state"] != "RUNNING":
+            return None
+        subtasks = self.subtasks()
+        if not subtasks or any(s["status"] != "RUNNING" for s in subtasks):
+            return None
+        return [s["attempt"] for s in subtasks]
+
+    def busy_taskmanagers(self) -> list[psutil.Process]:
+        """TaskManager processes whose slot workers run subtasks of the job (found by the workers' data ports)."""
+        ports = {int(s["endpoint"].rsplit(":", 1)[1]) for s in self.subtasks()
+                 if s["status"] == "RUNNING" and s["endpoint"].rsplit(":", 1)[-1].isdigit()}
+        found: dict[int, psutil.Process] = {}
+        jobmanager = self.jobmanager_pid()
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = p.info["cmdline"] or []
+            if "slot-worker" not in cmd or "yflink.runtime.entrypoints" not in cmd:
+                continue
+            try:
+                listening = {c.laddr.port for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+                parent = p.parent()
+            except psutil.Error:
+                continue
+            if parent is None or not listening & ports:
+                continue
+            ours = str(self.pid_dir) in " ".join(parent.cmdline()) or parent.ppid() == jobmanager
+            if ours:
+                found[parent.pid] = parent
+        return list(found.values())
+
+
+@pytest.fixture
+def chaos_cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ChaosCluster]:
+    mode = request.param
+    rest_port = free_port()
+    flags = [*CLUSTER_FLAGS, "-D", f"rest.port={rest_port}", "-D", f"jobmanager.rpc.port={free_port()}",
+             "-D", f"env.pid.dir={tmp_path}", "-D", f"env.log.dir={tmp_path / 'log'}",
+             "-D", f"execution.checkpointing.interval={CHECKPOINT_INTERVAL}",
+             "-D", f"execution.checkpointing.mode={mode}",
+             "-D", f"state.checkpoints.dir=file://{tmp_path / 'checkpoints'}",
+             "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=50",
+             "-D", "restart-strategy.fixed-delay.delay=200 ms",
+             "-D", "resourcemanager.local-taskmanagers.delay=200 ms"]
+    started = yflink("cluster", "start", "--taskmanagers", "2", *flags, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield ChaosCluster(tmp_path, flags, f"127.0.0.1:{rest_port}")
+    finally:
+        yflink("cluster", "stop", *flags, timeout=120)
+
+
+def in_progress_checkpoints(job_dir: Path) -> list[Path]:
+    return [d for d in job_dir.glob("chk-*") if not (d / "_metadata").exists()]
+
+
+def kill_during_checkpoint(cluster: ChaosCluster, victim: psutil.Process, job_dir: Path,
+                           timeout_s: float) -> str | None:
+    """Wait for a checkpoint in progress and SIGKILL ``victim`` then; the checkpoint's name when it was still in
+    progress right after the kill, None when it completed meanwhile (or none started within ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pending = in_progress_checkpoints(job_dir)
+        if pending:
+            victim.send_signal(signal.SIGKILL)
+            still = [d.name for d in pending if d.exists() and not (d / "_metadata").exists()]
+            cluster.log.append(f"kill {victim.pid} during {[d.name for d in pending]}, after it: {still}")
+            return still[0] if still else ""
+        time.sleep(0.003)
+    return None
+
+
+def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
+    """Submit the job, kill busy TaskManagers at random moments (>= KILLS, >= 1 during a checkpoint), let the
+    job finish; returns the committed lines."""
+    rng = random.Random(seed)
+    fast = cluster.pid_dir / "go-fast"
+    submitted = yflink("run", "-d", "-m", cluster.address, str(JOBS / "chaos_counts_to_files.py"), str(N),
+                       str(output), str(RATE), str(fast))
+    assert submitted.returncode == 0, submitted.stderr
+    cluster.job_id = wait_for(lambda: next((j["id"] for j in cluster.rest("/jobs")["jobs"]), None), 60, "the job")
+    job_dir = cluster.pid_dir / "checkpoints" / cluster.job_id
+    kills, during_checkpoint = 0, list[str]()
+    started = time.monotonic()
+    while kills < KILLS or not during_checkpoint:
+        assert time.monotonic() - started < 75, f"kills took too long: {cluster.log}"
+        attempts = wait_for(cluster.running_attempts, 30, "the job to run (again)")
+        time.sleep(rng.uniform(0.1, 1.5))  # a random moment while it runs
+        victims = cluster.busy_taskmanagers()
+        assert victims, "no TaskManager runs the job's tasks"
+        victim = rng.choice(victims)
+        if not during_checkpoint and (kills >= KILLS - 1 or rng.random() < 0.5):
+            hit = kill_during_checkpoint(cluster, victim, job_dir, timeout_s=2.0)
+            if hit is None:
+                continue  # no checkpoint started in time: try again
+            if hit:
+                during_checkpoint.append(hit)
+        else:
+            victim.send_signal(signal.SIGKILL)
+            cluster.log.append(f"kill {victim.pid}")
+        kills += 1
+        killed_at = time.monotonic()
+        # the restart creates new attempts of every subtask
+        wait_for(lambda a=attempts: (now := cluster.running_attempts()) is not None and
+                 min(now) > max(a), 30, "the job to restart after the kill")
+        cluster.log.append(f"running again after {time.monotonic() - killed_at:.1f} s")
+    print(f"chaos seed {seed}: {kills} kills, during checkpoints {during_checkpoint}; {cluster.log}")
+    fast.touch()
+    wait_for(lambda: cluster.rest(f"/jobs/{cluster.job_id}")["state"] in ("FINISHED", "FAILED", "CANCELED"),
+             60, "the job to end")
+    state = cluster.rest(f"/jobs/{cluster.job_id}")["state"]
+    assert state == "FINISHED", cluster.rest(f"/jobs/{cluster.job_id}/exceptions")
+    stats = cluster.rest(f"/jobs/{cluster.job_id}/checkpoints")
+    print(f"checkpoint counts: {stats['counts']}")
+    assert stats["counts"]["restored"] >= 1, stats
+    assert kills >= KILLS and during_checkpoint, cluster.log
+    return committed_lines(output)
+
+
+def chaos_seed() -> int:
+    seed = int(os.environ.get("YFLINK_CHAOS_SEED", random.randrange(2**32)))
+    print(f"YFLINK_CHAOS_SEED={seed}")
+    return seed
+
+
+@pytest.mark.parametrize("chaos_cluster", ["EXACTLY_ONCE"], indirect=True)
+def test_random_taskmanager_kills_exactly_once(chaos_cluster: ChaosCluster, tmp_path: Path) -> None:
+    committed = run_with_kills(chaos_cluster, tmp_path / "out", chaos_seed())
+    numbers, counts = parse(committed)
+    assert not differences(numbers, Counter(range(1, N + 1))), (
+        f"numbers: {differences(numbers, Counter(range(1, N + 1)))}; kills: {chaos_cluster.log}")
+    assert not differences(counts, expected_counts(N)), (
+        f"(key, count) pairs: {differences(counts, expected_counts(N))}; kills: {chaos_cluster.log}")
+    assert len(committed) == N
+
+
+@pytest.mark.parametrize("chaos_cluster", ["AT_LEAST_ONCE"], indirect=True)
+def test_random_taskmanager_kills_at_least_once_loses_nothing(chaos_cluster: ChaosCluster, tmp_path: Path) -> None:
+    committed = run_with_kills(chaos_cluster, tmp_path / "out", chaos_seed())
+    numbers, counts = parse(committed)
+    missing = sorted(set(range(1, N + 1)) - set(numbers))
+    assert not missing, f"{len(missing)} numbers lost, first {missing[:10]}; kills: {chaos_cluster.log}"
+    lost_counts = sorted(set(expected_counts(N)) - set(counts))  # a replay counts again, never fewer
+    assert not lost_counts, f"{len(lost_counts)} (key, count) pairs never written, first {lost_counts[:10]}"
