@@ -121,7 +121,12 @@ async def run_jobmanager(config: Configuration, ready_file: Optional[Path]) -> N
          (pb_grpc.add_DispatcherGatewayServicer_to_server, DispatcherService(dispatcher))],
         bind_host, config.get(opts.JM_RPC_PORT), "jobmanager.rpc.port")
     dispatcher.rpc_address = f"{advertised}:{rpc_port}"
-    if config.get(opts.LOCAL_TMS_ENABLED):
+    if (config.get(opts.EXECUTION_TARGET) or "").startswith("yarn-") and os.environ.get("SKEIN_APPLICATION_ID"):
+        from yflink.deploy.yarn.driver import YarnTaskManagerDriver  # in a skein application master
+
+        dispatcher.resource_manager.driver = YarnTaskManagerDriver(config, dispatcher)
+        dispatcher.resource_manager.driver.start()
+    elif config.get(opts.LOCAL_TMS_ENABLED):
         from yflink.runtime.local_driver import LocalTaskManagerDriver
 
         dispatcher.resource_manager.driver = LocalTaskManagerDriver(config, dispatcher.rpc_address)

@@ -160,6 +160,11 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
         for alloc in [a for a, r in self.pending.items() if r.job_id == job_id]:
             del self.pending[alloc]
 
+    async def resources_changed(self) -> None:
+        """The driver's view changed (a container failed or was replaced): serve waiting slot requests, and
+        start TaskManagers again for those that still wait."""
+        await self._serve_pending()
+
     async def _serve_pending(self) -> None:
         async with self._lock:
             for allocation_id in list(self.pending):
@@ -179,12 +184,14 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
             driver = self.driver
             assert driver is not None
             free = sum(1 for te in self.task_executors.values() for s in te.slots if s is None)
-            missing = len(self.pending) - free
+            # Slots of TaskManagers the driver already asked for (YARN containers not registered yet).
+            missing = len(self.pending) - free - getattr(driver, "pending_slots", 0)
             needed = -(-missing // driver.slots_per_taskmanager) if missing > 0 else 0
             for _ in range(needed):
                 if not driver.can_start():
-                    log.warning("%d slot requests wait, and no more local TaskManagers may be started "
-                                "(resourcemanager.local-taskmanagers.max)", len(self.pending))
+                    limit = getattr(driver, "limit", "resourcemanager.local-taskmanagers.max")
+                    log.warning("%d slot requests wait, and no more TaskManagers may be started (%s)",
+                                len(self.pending), limit)
                     break
                 try:
                     await driver.start_task_manager()

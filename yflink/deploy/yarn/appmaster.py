@@ -1,0 +1,180 @@
+"""The skein application master's program: ``python -m yflink.deploy.yarn.appmaster application|session``.
+
+It starts the JobManager (Dispatcher, ResourceManager with the YARN driver, REST) as a child process bound on
+the node's address, publishes its addresses in skein's key-value store (``yflink.rest.address``,
+``yflink.jobmanager.rpc-address``) and as a page of skein's web UI (so the application's tracking URL, through
+the YARN ResourceManager's proxy, reaches the JobManager's REST API), then
+
+* ``application``: runs the job script's ``main`` against it (Flink's application mode: the ``main`` runs in
+  the cluster), waits until every job it submitted is terminal, and ends the application SUCCEEDED when all
+  FINISHED, FAILED (diagnostics: the job's root cause) otherwise;
+* ``session``: serves until the application is stopped (``yflink yarn-session stop``, ``yarn application
+  -kill``) or the JobManager dies.
+
+Logs: the JobManager writes ``jobmanager.log`` into the container's log directory, this program
+``appmaster.log``; ``yarn logs -applicationId`` shows both after the application ends.
+Source: Flink ``YarnApplicationClusterEntryPoint``, ``YarnSessionClusterEntrypoint``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import runpy
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+from yflink.common import config_options as opts
+from yflink.common.configuration import Configuration, load_configuration
+from yflink.common.errors import JobExecutionError
+
+log = logging.getLogger("yflink.yarn.appmaster")
+
+KV_REST = "yflink.rest.address"
+KV_RPC = "yflink.jobmanager.rpc-address"
+KV_RESULT = "yflink.application.result"
+DIAGNOSTICS_MAX = 8000  # characters of the failure cause kept as the application's diagnostics
+TERMINAL = ("FINISHED", "FAILED", "CANCELED")
+
+
+def node_address() -> str:
+    """This container's node as an IP address (YARN's ``NM_HOST``, resolved)."""
+    host = os.environ.get("NM_HOST") or socket.gethostname()
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return host
+
+
+def log_dir() -> Path:
+    """The container's first log directory (``LOG_DIRS``), or ./log outside YARN."""
+    dirs = os.environ.get("LOG_DIRS", "")
+    return Path(dirs.split(",")[0]) if dirs else Path("log").absolute()
+
+
+def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
+    """The shipped config.yaml with what a JobManager in a YARN container needs: any free ports, bound on all
+    interfaces, advertised with the node's address, the YARN driver instead of local TaskManagers."""
+    config = load_configuration(conf_dir, [])
+    address = node_address()
+    config.set(opts.EXECUTION_TARGET, f"yarn-{mode}")
+    config.set(opts.JM_RPC_PORT, 0).set(opts.REST_PORT, 0)
+    config.set(opts.JM_BIND_HOST, "0.0.0.0").set(opts.REST_BIND_ADDRESS, "0.0.0.0")
+    config.set(opts.JM_RPC_ADDRESS, address).set(opts.REST_ADDRESS, address)
+    config.set(opts.LOCAL_TMS_ENABLED, False)
+    if not config.contains_key(opts.LOCAL_TMS_DELAY.key):
+        config.set(opts.LOCAL_TMS_DELAY, 100)  # containers take seconds to start: ask YARN at once
+    return config
+
+
+def _run_job_script(script: str, args: list[str], rest_address: str, config: Configuration) -> Optional[str]:
+    """Run the job's main as ``__main__`` against the JobManager; returns None on success, else the cause."""
+    from yflink.graph.executor import set_context_configuration
+
+    host, _, port = rest_address.rpartition(":")
+    job_config = Configuration(config)
+    job_config.set(opts.EXECUTION_TARGET, "remote").set(opts.REST_ADDRESS, host).set(opts.REST_PORT, int(port))
+    job_config.set(opts.EXECUTION_ATTACHED, True).set(opts.CLIENT_PROGRESS, False)
+    set_context_configuration(job_config)
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        runpy.run_path(script, run_name="__main__")
+        return None
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            return None
+        return f"The job script exited with {exc.code!r}"
+    except JobExecutionError as exc:
+        return f"Job {exc.job_id} {exc.status}\n{exc.root_cause}"
+    except BaseException as exc:  # noqa: BLE001 - the user's main raised: its traceback is the cause
+        return "The job script raised:\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    finally:
+        set_context_configuration(None)
+
+
+def _wait_jobs(rest_address: str) -> Optional[str]:
+    """Wait until every job of the JobManager is terminal (jobs submitted with execute_async too)."""
+    from yflink.rest.client import RestClusterClient
+
+    client = RestClusterClient(rest_address)
+    while True:
+        jobs = client.jobs_overview()
+        if all(j["state"] in TERMINAL for j in jobs):
+            bad = [j for j in jobs if j["state"] != "FINISHED"]
+            if bad:
+                return "; ".join(f"Job {j['jid']} ({j['name']}) {j['state']}" for j in bad)
+            return None
+        time.sleep(0.5)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m yflink.deploy.yarn.appmaster")
+    parser.add_argument("mode", choices=["application", "session"])
+    parser.add_argument("script", nargs="?")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    logs = log_dir()
+    logs.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=str(logs / "appmaster.log"), level=logging.INFO,
+                        format="%(asctime)s %(levelname)-5s [appmaster %(process)d] %(name)s: %(message)s")
+    import skein
+
+    from yflink.deploy.process import spawn
+
+    app = skein.ApplicationClient.from_current()
+    status, diagnostics = "FAILED", "the application master stopped before its JobManager was ready"
+    jobmanager: Any = None
+    try:
+        config = cluster_configuration(ns.mode)
+        started = time.monotonic()
+        jobmanager = spawn("jobmanager", config, Path("yflink-run").absolute(), "jobmanager", [],
+                           die_with_parent=True, detached=False, inherit_stdout=True, log_dir=logs)
+        rest, rpc = str(jobmanager.ready["rest_address"]), str(jobmanager.ready["rpc_address"])
+        log.info("JobManager ready in %.1f s: REST %s, RPC %s", time.monotonic() - started, rest, rpc)
+        app.kv[KV_RPC] = rpc.encode()
+        app.kv[KV_REST] = rest.encode()
+        try:
+            app.ui.add_page("jobmanager", f"http://{rest}", link_name="yflink JobManager")
+        except Exception as exc:  # noqa: BLE001 - the UI link is a convenience
+            log.warning("could not add the JobManager page to skein's web UI: %s", exc)
+        if ns.mode == "application":
+            if not ns.script:
+                raise SystemExit("application mode needs the job script")
+            cause = _run_job_script(ns.script, list(ns.args), rest, config)
+            if cause is None:
+                cause = _wait_jobs(rest)
+            if cause is None:
+                status, diagnostics = "SUCCEEDED", "The application's jobs finished."
+            else:
+                print(cause, file=sys.stderr, flush=True)
+                status, diagnostics = "FAILED", cause[-DIAGNOSTICS_MAX:]
+        else:
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            while not stop.wait(1.0):
+                if not jobmanager.alive():
+                    raise RuntimeError("the JobManager process died; see jobmanager.log")
+            status, diagnostics = "SUCCEEDED", "The session was stopped."
+    except BaseException as exc:  # noqa: BLE001 - whatever ends the master ends the application with its cause
+        log.exception("application master failed")
+        diagnostics = f"The application master failed: {type(exc).__name__}: {exc}"
+        print(diagnostics, file=sys.stderr, flush=True)
+    finally:
+        if jobmanager is not None:
+            jobmanager.stop()
+    log.info("Shutting down the application: %s", status)
+    app.kv[KV_RESULT] = status.encode()
+    app.shutdown(status, diagnostics)
+    return 0 if status == "SUCCEEDED" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
