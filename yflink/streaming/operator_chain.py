@@ -116,4 +116,10 @@ class OperatorChain:
                 op.close()
             except BaseException as exc:  # noqa: BLE001 - closing must reach every operator
                 errors.append(exc)
+            dispose = getattr(getattr(op, "keyed_backend", None), "dispose", None)
+            if callable(dispose):  # a rocksdb backend's local files
+                try:
+                    dispose()
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
         return errors

@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import threading
@@ -58,6 +59,8 @@ __all__ = ["DEFAULT_CACHE_ENTRIES", "RocksDBKeyedStateBackend", "RocksDBSnapshot
 
 #: Values a backend keeps in its write-back cache before it writes them back at the next key change.
 DEFAULT_CACHE_ENTRIES = 4096
+#: Local snapshot directories kept before the oldest is deleted (uploads release theirs as soon as they finish).
+_LOCAL_SNAPSHOTS_KEPT = 4
 _HEAP_KINDS = frozenset({"timers"})
 _ABSENT = object()   # not in the cache
 _NONE = object()     # cached: not in the database either
@@ -352,7 +355,7 @@ class RocksDBSnapshot(KeyedStateSnapshot):
     def _materialize(self) -> dict[int, dict[str, dict[Any, Any]]]:
         if not os.path.isdir(self.path):
             raise FileNotFoundError(f"RocksDB snapshot files at {self.path} were released before the snapshot was "
-                                    "read; read or upload a snapshot before the backend takes two more")
+                                    "read; read or upload a snapshot before the backend takes four more")
         groups: dict[int, dict[str, dict[Any, Any]]] = {}
         for name, key, value in self.iter_raw(range(0, 1 << 16)):
             group = int.from_bytes(key[:2], "big")
@@ -379,8 +382,13 @@ class RocksDBSnapshot(KeyedStateSnapshot):
         return KeyedStateSnapshot(self.max_parallelism, dict(self.kinds), set(self.ttl_states), self.groups)
 
     def release(self) -> None:
-        """Delete the local checkpoint directory (after upload or materialisation)."""
+        """Delete the local checkpoint directory (after upload or materialisation), and the backend's working
+        directory when that was the last thing in it (the backend was disposed)."""
         shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(self.path))
+        except OSError:
+            pass
 
     def __reduce__(self) -> Any:
         return (KeyedStateSnapshot, (self.max_parallelism, dict(self.kinds), set(self.ttl_states), self.groups))
@@ -391,11 +399,36 @@ class RocksDBSnapshot(KeyedStateSnapshot):
 
 
 def _cleanup_dir(db: Any, path: str) -> None:
+    """Close ``db`` and delete the database files under ``path``; snapshot directories still being uploaded stay
+    (their upload releases them), and ``path`` goes once empty."""
     try:
         db.close()
     except Exception:  # noqa: BLE001 - closing at interpreter exit may fail; the files go anyway
         pass
-    shutil.rmtree(path, ignore_errors=True)
+    for entry in os.listdir(path) if os.path.isdir(path) else ():
+        if entry.startswith("db"):
+            shutil.rmtree(os.path.join(path, entry), ignore_errors=True)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+_PID = re.compile(r"_pid(\d+)_")
+
+
+def _sweep_dead(root: str) -> None:
+    """Delete working directories left by processes that no longer exist (a slot worker killed by SIGKILL)."""
+    for entry in os.listdir(root):
+        match = _PID.search(entry)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
+        except OSError:
+            pass
 
 
 class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
@@ -410,7 +443,9 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
         cache_entries: values kept in the write-back cache before a write-back at the next key change.
         name: part of the working directory's name (job and task), for people looking at the disk.
 
-    The working directory is deleted when the backend is closed (:meth:`dispose`) or garbage collected.
+    The database is deleted when the backend is disposed (:meth:`dispose`, when its operator chain closes) or
+    garbage collected; snapshot directories when their upload is done; directories of dead processes (named with
+    their pid) by the next backend created under the same ``local_dir``.
 
     Raises:
         OSError: the working directory cannot be created.
@@ -425,8 +460,9 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
         self.backend_id = uuid.uuid4().hex
         root = os.path.join(local_dir or tempfile.gettempdir(), "yflink-rocksdb")
         os.makedirs(root, exist_ok=True)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
-        self.working_dir = tempfile.mkdtemp(prefix=f"{safe}_{self.backend_id[:8]}_", dir=root)
+        _sweep_dead(root)
+        safe = "".join(c if c.isalnum() or c in "-." else "-" for c in name)[:80]
+        self.working_dir = tempfile.mkdtemp(prefix=f"{safe}_pid{os.getpid()}_{self.backend_id[:8]}_", dir=root)
         self.incremental = incremental
         self.cache_entries = cache_entries
         self.cached = 0
@@ -512,7 +548,7 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
     def snapshot(self, checkpoint_id: int = 0) -> RocksDBSnapshot:
         """Write the caches back, flush the memtables and take a RocksDB checkpoint (hard links); the heap tables
         are copied. The returned snapshot stays readable until two more snapshots are taken, or until it is
-        released (the upload does that).
+        released (the upload does that); older ones are deleted when more than four exist.
 
         Raises:
             rocksdict exceptions: RocksDB cannot flush or checkpoint (disk full, ...).
@@ -535,7 +571,7 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
                                    backend_id=self.backend_id, checkpoint_id=checkpoint_id, uploads=self.uploads,
                                    ttl_cleanup=cleanup, now=self.ttl_time_provider())
         self._checkpoints.append(snapshot)
-        while len(self._checkpoints) > 2:
+        while len(self._checkpoints) > _LOCAL_SNAPSHOTS_KEPT:
             self._checkpoints.pop(0).release()
         return snapshot
 
@@ -616,7 +652,8 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     def dispose(self) -> None:
-        """Close the database and delete the working directory (the backend is unusable afterwards)."""
+        """Close the database and delete its files (the backend is unusable afterwards); snapshots still being
+        uploaded keep their files until their upload releases them."""
         self._finalizer()
 
     def __repr__(self) -> str:
