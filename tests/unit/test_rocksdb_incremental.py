@@ -8,6 +8,8 @@ checkpoint uses them), "Checkpoints" > Directory Structure (``shared/``), and "S
 
 from __future__ import annotations
 
+import os
+import pickle
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +35,7 @@ from yflink.checkpoint.store import CheckpointProperties, CompletedCheckpoint, C
 from yflink.checkpoint.task_state import restore_operator_snapshots, write_operator_snapshot
 from yflink.datastream import ValueStateDescriptor
 from yflink.state.backends.hashmap import HashMapKeyedStateBackend
-from yflink.state.backends.rocksdb import RocksDBKeyedStateBackend
+from yflink.state.backends.rocksdb import RocksDBKeyedStateBackend, RocksDBSnapshot
 from yflink.state.key_groups import key_group_range
 from yflink.state.snapshot import OperatorSnapshot
 
@@ -227,9 +229,17 @@ def test_checkpoint_through_task_state_restores_into_either_backend(tmp_path: Pa
     assignment = assign_state(metadata, [VertexInfo("v", new, 16, (OP,))])
     restored: dict[Any, Any] = {}
     for index in range(new):
-        snapshots = restore_operator_snapshots(storage, assignment[("v", index)].operators[OP], index, new)
+        # the JobMaster reads the assignment and ships it pickled in the deployment
+        in_jobmaster = restore_operator_snapshots(storage, assignment[("v", index)].operators[OP], index, new)
+        keyed = in_jobmaster[index].keyed
+        if source == "rocksdb-incremental" and old == new:  # one source: the task downloads the files, not the JM
+            assert isinstance(keyed, RocksDBSnapshot) and keyed.path is None
+        snapshots = pickle.loads(pickle.dumps(in_jobmaster))
         reader = backend(target, index, new)
         reader.restore([s.keyed for s in snapshots if s.keyed is not None])
+        if isinstance(reader, RocksDBKeyedStateBackend):
+            adopted = os.path.basename(reader.db.path()) != "db"
+            assert adopted == (source == "rocksdb-incremental" and old == new)
         table = dict(reader.table("v").items())
         assert all(reader.key_group_of(k) in reader.key_group_range for k in table)
         restored.update(table)

@@ -13,9 +13,12 @@ and deletes it when none is retained any more.
 and deletes the directory when the checkpoint is subsumed). Flink learns it from ``notifyCheckpointComplete``
 instead; with the default ``execution.checkpointing.max-concurrent-checkpoints: 1`` both see the same.
 
-Restore (:func:`read_incremental`): the files are downloaded into a new local directory and handed out as a
-:class:`~yflink.state.backends.rocksdb.RocksDBSnapshot` (``owned``: deleted once used), which the RocksDB backend
-opens directly (same key-group range) or copies key groups from, and the hashmap backend reads canonically.
+Restore (:func:`read_incremental_keyed`, from ``restore_operator_snapshots`` in the JobMaster): a subtask whose
+keyed state comes from one incremental handle gets a *remote*
+:class:`~yflink.state.backends.rocksdb.RocksDBSnapshot` (the meta stream read, the files not): it travels to the
+task in the deployment, where a RocksDB backend downloads the files beside its database and opens them (same
+key-group range) or copies the key groups it needs, and a hashmap backend downloads and reads them canonically.
+Several sources (rescaling) are merged canonically in the JobMaster. Downloads are deleted once used.
 
 Source of the semantics: Flink documentation "Large State Tuning" > Incremental Checkpoints,
 ``RocksIncrementalSnapshotStrategy``, ``RocksDBIncrementalRestoreOperation`` and ``SharedStateRegistry``.
@@ -23,6 +26,7 @@ Source of the semantics: Flink documentation "Large State Tuning" > Incremental 
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -95,15 +99,16 @@ def write_incremental(storage: CheckpointStorage, directory: str, shared_directo
         previous = snapshot.uploads.reusable(checkpoint_id, _completed(directory)) if snapshot.uploads else {}
         shared: dict[str, StreamStateHandle] = {}
         private: dict[str, StreamStateHandle] = {}
+        local = snapshot.ensure_local()
         for name in snapshot.files():
             if name.endswith(".sst"):
                 handle = previous.get(name)
                 if handle is None:
-                    with open(os.path.join(snapshot.path, name), "rb") as file:
+                    with open(os.path.join(local, name), "rb") as file:
                         handle = storage.write_state_file(shared_directory, file.read())
                 shared[name] = handle
             else:
-                with open(os.path.join(snapshot.path, name), "rb") as file:
+                with open(os.path.join(local, name), "rb") as file:
                     private[name] = _store(storage, directory, file.read(), name, inline_threshold)
         meta = pickle.dumps({"max_parallelism": snapshot.max_parallelism, "kinds": snapshot.kinds,
                              "ttl_states": sorted(snapshot.ttl_states), "heap_groups": snapshot.heap_groups,
@@ -117,10 +122,22 @@ def write_incremental(storage: CheckpointStorage, directory: str, shared_directo
         snapshot.release()
 
 
+def _download(handle: IncrementalKeyedStateHandle, directory: str) -> None:
+    """Write the files of ``handle`` into ``directory`` (a :class:`RocksDBSnapshot`'s fetcher; picklable)."""
+    for name, stream in [*handle.shared.items(), *handle.private.items()]:
+        if isinstance(stream, ByteStreamStateHandle):
+            data = stream.data
+        else:
+            data = get_file_system(stream.path).read(stream.path)
+        with open(os.path.join(directory, name), "wb") as file:
+            file.write(data)
+
+
 def read_incremental(storage: CheckpointStorage, handle: IncrementalKeyedStateHandle,
-                     local_dir: Optional[str] = None) -> RocksDBSnapshot:
-    """Download ``handle``'s files into a new directory under ``local_dir`` (the system temp directory by
-    default); a single-use :class:`RocksDBSnapshot` of them.
+                     local_dir: Optional[str] = None, *, lazy: bool = False) -> RocksDBSnapshot:
+    """A single-use :class:`RocksDBSnapshot` of ``handle``'s files: downloaded now into a new directory under
+    ``local_dir`` (the system temp directory by default), or with ``lazy`` when first used, wherever that is (the
+    JobMaster reads the meta stream only, the task downloads the files).
 
     Raises:
         FileSystemError: a file cannot be read.
@@ -129,16 +146,13 @@ def read_incremental(storage: CheckpointStorage, handle: IncrementalKeyedStateHa
     if handle.meta is None:
         raise ValueError(f"incremental keyed state of checkpoint {handle.checkpoint_id} has no meta stream")
     meta = pickle.loads(storage.read_stream(handle.meta))
-    root = os.path.join(local_dir or tempfile.gettempdir(), "yflink-rocksdb")
-    os.makedirs(root, exist_ok=True)
-    path = tempfile.mkdtemp(prefix=f"restore-{handle.checkpoint_id}-", dir=root)
-    for name, stream in [*handle.shared.items(), *handle.private.items()]:
-        with open(os.path.join(path, name), "wb") as file:
-            file.write(storage.read_stream(stream))
     start, end = meta["key_groups"]
-    return RocksDBSnapshot(meta["max_parallelism"], dict(meta["kinds"]), set(meta["ttl_states"]), path,
-                           range(start, end + 1), meta["heap_groups"], checkpoint_id=handle.checkpoint_id,
-                           owned=True)
+    snapshot = RocksDBSnapshot(meta["max_parallelism"], dict(meta["kinds"]), set(meta["ttl_states"]), None,
+                               range(start, end + 1), meta["heap_groups"], checkpoint_id=handle.checkpoint_id,
+                               owned=True, fetcher=functools.partial(_download, handle))
+    if not lazy:
+        snapshot.ensure_local(os.path.join(local_dir or tempfile.gettempdir(), "yflink-rocksdb"))
+    return snapshot
 
 
 def read_incremental_keyed(storage: CheckpointStorage, handles: list[IncrementalKeyedStateHandle],
@@ -151,8 +165,8 @@ def read_incremental_keyed(storage: CheckpointStorage, handles: list[Incremental
     Raises:
         FileSystemError: a file cannot be read.
     """
-    if len(handles) == 1 and full is None:
-        return read_incremental(storage, handles[0])
+    if len(handles) == 1 and full is None:  # downloaded where it is restored (the task)
+        return read_incremental(storage, handles[0], lazy=True)
     merged = full if full is not None else KeyedStateSnapshot(max_parallelism=0)  # set from the downloads
     for handle in handles:
         snapshot = read_incremental(storage, handle)

@@ -284,8 +284,13 @@ class RocksDBSnapshot(KeyedStateSnapshot):
     backend-portable. :mod:`yflink.checkpoint.incremental` uploads its files instead when checkpoints are
     incremental.
 
+    A snapshot restored from storage may be *remote*: ``path`` is None and ``fetcher(directory)`` writes its files
+    into a new local directory on first use (:meth:`ensure_local`); pickled before that, it stays remote, so the
+    JobMaster hands it to the task without downloading it.
+
     Attributes:
-        path: the local checkpoint directory (removed by :meth:`release`).
+        path: the local checkpoint directory (removed by :meth:`release`); None while remote.
+        fetcher: writes the files of a remote snapshot into a directory (picklable), or None.
         key_group_range: the key groups of the subtask that took it.
         heap_groups: the timer tables by key group (canonical already).
         incremental: whether checkpoints upload the files incrementally.
@@ -297,11 +302,11 @@ class RocksDBSnapshot(KeyedStateSnapshot):
         owned: :meth:`release` also happens after materialising (a downloaded, single-use copy).
     """
 
-    def __init__(self, max_parallelism: int, kinds: dict[str, str], ttl_states: set[str], path: str,
+    def __init__(self, max_parallelism: int, kinds: dict[str, str], ttl_states: set[str], path: Optional[str],
                  key_group_range: range, heap_groups: dict[int, dict[str, dict[Any, Any]]], *,
                  incremental: bool = False, backend_id: Optional[str] = None, checkpoint_id: int = 0,
                  uploads: Optional[UploadRegistry] = None, ttl_cleanup: Optional[dict[str, tuple[str, int]]] = None,
-                 now: int = 0, owned: bool = False) -> None:
+                 now: int = 0, owned: bool = False, fetcher: Optional[Callable[[str], None]] = None) -> None:
         super().__init__(max_parallelism=max_parallelism, kinds=kinds, ttl_states=ttl_states)
         self.path = path
         self.key_group_range = key_group_range
@@ -313,8 +318,11 @@ class RocksDBSnapshot(KeyedStateSnapshot):
         self.ttl_cleanup = ttl_cleanup or {}
         self.now = now
         self.owned = owned
+        self.fetcher = fetcher
+        if path is None and fetcher is None:
+            raise ValueError("a RocksDBSnapshot needs a local path or a fetcher of its files")
         self._groups: Optional[dict[int, dict[str, dict[Any, Any]]]] = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @property  # type: ignore[override]
     def groups(self) -> dict[int, dict[str, dict[Any, Any]]]:
@@ -334,15 +342,37 @@ class RocksDBSnapshot(KeyedStateSnapshot):
     def groups(self, value: dict[int, dict[str, dict[Any, Any]]]) -> None:
         self._groups = value
 
+    def ensure_local(self, parent: Optional[str] = None) -> str:
+        """The local directory of the files, fetched first into a new directory under ``parent`` (else the
+        system temp directory) when the snapshot is remote.
+
+        Raises:
+            FileSystemError: a remote file cannot be read.
+        """
+        with self._lock:
+            if self.path is None:
+                assert self.fetcher is not None
+                root = parent if parent is not None else os.path.join(tempfile.gettempdir(), "yflink-rocksdb")
+                os.makedirs(root, exist_ok=True)
+                path = tempfile.mkdtemp(prefix=f"restore-{self.checkpoint_id}-", dir=root)
+                try:
+                    self.fetcher(path)
+                except BaseException:
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise
+                self.path = path
+            return self.path
+
     def files(self) -> list[str]:
         """The names of the files of the checkpoint directory."""
-        return sorted(os.listdir(self.path))
+        return sorted(os.listdir(self.ensure_local()))
 
     def iter_raw(self, groups: range) -> Iterator[tuple[str, bytes, bytes]]:
         """``(state name, raw key, raw value)`` of the RocksDB entries in key groups ``groups`` (no TTL filter)."""
-        db = open_db(self.path, read_only=True)
+        path = self.ensure_local()
+        db = open_db(path, read_only=True)
         try:
-            for cf in rocksdict.Rdict.list_cf(self.path, rocksdict.Options(raw_mode=True)):
+            for cf in rocksdict.Rdict.list_cf(path, rocksdict.Options(raw_mode=True)):
                 name = _state_of_cf(cf)
                 if name is None:
                     continue
@@ -353,7 +383,7 @@ class RocksDBSnapshot(KeyedStateSnapshot):
             db.close()
 
     def _materialize(self) -> dict[int, dict[str, dict[Any, Any]]]:
-        if not os.path.isdir(self.path):
+        if self.path is not None and not os.path.isdir(self.path):
             raise FileNotFoundError(f"RocksDB snapshot files at {self.path} were released before the snapshot was "
                                     "read; read or upload a snapshot before the backend takes four more")
         groups: dict[int, dict[str, dict[Any, Any]]] = {}
@@ -384,6 +414,8 @@ class RocksDBSnapshot(KeyedStateSnapshot):
     def release(self) -> None:
         """Delete the local checkpoint directory (after upload or materialisation), and the backend's working
         directory when that was the last thing in it (the backend was disposed)."""
+        if self.path is None:
+            return
         shutil.rmtree(self.path, ignore_errors=True)
         try:
             os.rmdir(os.path.dirname(self.path))
@@ -391,11 +423,21 @@ class RocksDBSnapshot(KeyedStateSnapshot):
             pass
 
     def __reduce__(self) -> Any:
+        if self.fetcher is not None and self.path is None and self._groups is None:  # still remote: stays so
+            return (_remote_snapshot, (self.max_parallelism, dict(self.kinds), set(self.ttl_states),
+                                       self.key_group_range, self.heap_groups, self.checkpoint_id, self.fetcher))
         return (KeyedStateSnapshot, (self.max_parallelism, dict(self.kinds), set(self.ttl_states), self.groups))
 
     def __repr__(self) -> str:
         return (f"RocksDBSnapshot(path={self.path!r}, checkpoint_id={self.checkpoint_id}, "
                 f"key_groups={self.key_group_range.start}..{self.key_group_range.stop - 1})")
+
+
+def _remote_snapshot(max_parallelism: int, kinds: dict[str, str], ttl_states: set[str], key_group_range: range,
+                     heap_groups: dict[int, dict[str, dict[Any, Any]]], checkpoint_id: int,
+                     fetcher: Callable[[str], None]) -> RocksDBSnapshot:
+    return RocksDBSnapshot(max_parallelism, kinds, ttl_states, None, key_group_range, heap_groups,
+                           checkpoint_id=checkpoint_id, owned=True, fetcher=fetcher)
 
 
 def _cleanup_dir(db: Any, path: str) -> None:
@@ -625,12 +667,13 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
 
     def _adopt(self, snapshot: RocksDBSnapshot) -> None:
         """Replace the (empty) working database by the snapshot's files (hard links where possible)."""
+        source_dir = snapshot.ensure_local(self.working_dir)  # a remote one is downloaded beside the database
         self._finalizer.detach()
         self.db.close()
         db_path = os.path.join(self.working_dir, f"db-{uuid.uuid4().hex[:8]}")
         os.makedirs(db_path)
         for name in snapshot.files():
-            source, target = os.path.join(snapshot.path, name), os.path.join(db_path, name)
+            source, target = os.path.join(source_dir, name), os.path.join(db_path, name)
             try:
                 os.link(source, target)
             except OSError:
