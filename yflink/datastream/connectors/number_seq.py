@@ -45,27 +45,50 @@ def split_number_range(start: int, end: int, num_splits: int, index: int) -> tup
 
 
 class NumberSequenceReader(SourceReader):
-    """Reads one subtask's sub-range. Position: :attr:`next_value` (the next number to emit)."""
+    """Reads one subtask's sub-range. Position: the ranges still to read, ``[(next, stop), ...]`` (stop exclusive):
+    :attr:`next_value`/:attr:`stop` of the current one, then :attr:`pending`.
+
+    Restored at another parallelism (Flink's ``NumberSequenceSplit``s stay with their reader; yflink keeps one
+    operator-state element per old subtask), a subtask reads exactly the ranges it was assigned, possibly several
+    or none, so no number is read twice or lost.
+    """
 
     def __init__(self, start: int, end: int) -> None:
         self.start = start
         self.end = end
         self.next_value = start
         self.stop = start  # exclusive end of this subtask's sub-range, set by open()
+        self.pending: list[tuple[int, int]] = []  # further (next, stop) ranges after the current one
 
     def open(self, task_info: TaskInfo) -> None:
         self.next_value, self.stop = split_number_range(
             self.start, self.end, task_info.parallelism, task_info.subtask_index)
+        self.pending = []
 
-    def snapshot_state(self) -> int:
-        """The position to resume from: :attr:`next_value`."""
-        return self.next_value
+    def snapshot_state(self) -> list[tuple[int, int]]:
+        """The ranges still to read, ``[(next, stop), ...]`` (stop exclusive, empty ones left out)."""
+        return [(a, b) for a, b in [(self.next_value, self.stop), *self.pending] if a < b]
 
-    def restore_state(self, state: int) -> None:
-        """Resume at ``state`` (called after :meth:`open`)."""
-        self.next_value = int(state)
+    def restore_state(self, state: int | list[tuple[int, int]]) -> None:
+        """Resume from one snapshot (called after :meth:`open`): its ranges; a bare int (older snapshots) is the
+        next value of this subtask's own range."""
+        if isinstance(state, int):
+            self.next_value = int(state)
+            return
+        self.restore_positions([state])
+
+    def restore_positions(self, positions: list[list[tuple[int, int]]]) -> None:
+        """Resume from every snapshot operator state assigned to this subtask after rescaling (called after
+        :meth:`open`); none: nothing is left for this subtask to read."""
+        ranges = sorted((int(a), int(b)) for state in positions for a, b in state if int(a) < int(b))
+        if not ranges:
+            self.next_value, self.pending = self.stop, []
+            return
+        (self.next_value, self.stop), self.pending = ranges[0], ranges[1:]
 
     def poll_batch(self, max_records: int) -> PolledBatch:
+        while self.next_value >= self.stop and self.pending:
+            self.next_value, self.stop = self.pending.pop(0)
         first = self.next_value
         if first >= self.stop:
             return None

@@ -182,9 +182,12 @@ class SourceOperator(StreamOperator):
         self.reader.open(self.task_info)
         backend = getattr(self, "operator_state_backend", None)
         restore = getattr(self.reader, "restore_state", None)
-        if backend is not None and backend.restored and callable(restore):
+        restore_all = getattr(self.reader, "restore_positions", None)
+        if backend is not None and backend.restored:
             positions = backend.get_list_state(_READER_STATE).get()
-            if positions:
+            if len(positions) != 1 and callable(restore_all):
+                restore_all(positions)  # rescaled: the positions of several old subtasks, or none for this one
+            elif positions and callable(restore):
                 restore(positions[0])
 
     def prepare_snapshot(self, checkpoint_id: int = 0) -> None:
