@@ -54,6 +54,9 @@ __all__ = ["JobCheckpointing", "SAVEPOINT_FORMAT_TYPES"]
 
 log = logging.getLogger(__name__)
 
+_TAKES_BARRIERS = frozenset({ExecutionState.DEPLOYING, ExecutionState.INITIALIZING, ExecutionState.RUNNING})
+_TASK_DECLINES = (CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION,
+                  CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY)
 SAVEPOINT_FORMAT_TYPES = ("CANONICAL", "NATIVE")  # Flink SavepointFormatType; yflink writes one format for both
 
 #: (execution id, checkpoint id, barrier) -> trigger the source; (execution id, checkpoint id, completed) -> notify
@@ -122,11 +125,15 @@ class JobCheckpointing:
 
     # --- who takes part -----------------------------------------------------------------------------------
     def plan(self) -> Optional[CheckpointPlan]:
-        """Who takes part in a checkpoint now; None unless the job and every task are RUNNING."""
+        """Who takes part in a checkpoint now; None unless the job is RUNNING and every task deployed and not
+        ended. Flink requires every task RUNNING; here a task's RUNNING report may lag seconds behind while user
+        code holds its slot worker's loop, so a task still initializing counts too: a source takes the trigger at
+        its first batch, other tasks take the barrier in order from their input channels (a task that is not
+        built yet declines as not ready, which is not counted as a failure)."""
         if self.graph.status is not JobStatus.RUNNING or not self._is_deployed():
             return None
         executions = list(self.graph.executions())
-        if any(ex.state is not ExecutionState.RUNNING for ex in executions):
+        if any(ex.state not in _TAKES_BARRIERS for ex in executions):
             return None
         sources = tuple(ex.id for ex in executions if ex.vertex.job_vertex.is_source)
         return CheckpointPlan(sources, {ex.id: TaskRef(ex.vertex.job_vertex.id, ex.subtask_index)
@@ -151,10 +158,9 @@ class JobCheckpointing:
         self.driver.acknowledge(execution_id, checkpoint_id, handles)
 
     def decline(self, execution_id: str, checkpoint_id: int, reason: str) -> None:
-        # a task whose upload failed declines with the reason's text first (taskexecutor.checkpointing)
-        asynchronous = reason.startswith(CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION.value)
-        kind = (CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION if asynchronous
-                else CheckpointFailureReason.CHECKPOINT_DECLINED)
+        # a task whose upload failed, or that was not ready, declines with the reason's text first (task.py)
+        kind = next((r for r in _TASK_DECLINES if reason.startswith(r.value)),
+                    CheckpointFailureReason.CHECKPOINT_DECLINED)
         log.info("checkpoint %d of job %s declined by %s: %s", checkpoint_id, self.job_id, execution_id, reason)
         self.driver.decline(execution_id, checkpoint_id, kind, reason)
 

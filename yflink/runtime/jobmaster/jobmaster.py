@@ -89,7 +89,8 @@ class JobMaster:
         self.assigned: dict[tuple[str, int], SlotAssignment] = {}
         self.task_managers: dict[str, float] = {}  # resource id -> last heartbeat (monotonic s)
         self.collect_buffers: dict[str, CollectBuffer] = {}
-        self._deployed = False
+        self._deployed = False  # every slot was offered: deployment started
+        self._submitted = False  # every execution of the current attempt was accepted by its TaskExecutor
         self._finished = False
         self._restart_scheduled = False
         interval = config.get(opts.CHECKPOINTING_INTERVAL)
@@ -97,14 +98,13 @@ class JobMaster:
         self.restart_strategy = restart_strategy_from_configuration(config, self.checkpoint_interval_s is not None)
         self._restart_delay_ms = 0
         self.graph.restart_policy = self._may_restart
-        self.execution_index: dict[str, tuple[str, int]] = {}  # execution id (any attempt) -> (vertex, subtask)
         self._background: list[asyncio.Task[Any]] = []
         self._restart_suppressed = False  # a failure no restart can fix (the restore path cannot be restored)
         self._terminated = asyncio.Event()
         # Every job has a coordinator (savepoints work without periodic checkpoints, as in Flink).
         self.checkpointing = JobCheckpointing(job_graph, self.graph, config, self._trigger_checkpoint_at,
                                               self._notify_one, fail_job=lambda msg: self._spawn(self.fail(msg)),
-                                              is_deployed=lambda: self._deployed)
+                                              is_deployed=lambda: self._submitted)
 
     @property
     def checkpoint_coordinator(self) -> CheckpointCoordinator:
@@ -249,7 +249,7 @@ class JobMaster:
         await self._free_slots()
         self.requested.clear()
         self.assigned.clear()
-        self._deployed = False
+        self._deployed = self._submitted = False
         self.graph.restart(_now_ms())
         await self.checkpointing.prepare_failover_restore(self.graph.restarts)
         await self._request_slots()
@@ -381,7 +381,6 @@ class JobMaster:
                 if self.graph.status is not JobStatus.RUNNING:
                     return
                 slot = self._slot_for(ex)
-                self.execution_index[ex.id] = (vertex.job_vertex.id, ex.subtask_index)
                 tdd = self._deployment(ex)
                 self.graph.mark_deploying(ex.id, slot, _now_ms())
                 try:
@@ -399,6 +398,8 @@ class JobMaster:
                                             f"{slot.resource_id}: {error}")
                     await self._react()
                     return
+        self._submitted = True
+        await self.checkpointing.on_task_state_changed()
 
     async def _react(self) -> None:
         """After any event: cancel what must be cancelled; on a terminal status release everything."""

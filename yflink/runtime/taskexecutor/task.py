@@ -22,6 +22,7 @@ from typing import Any, Optional, Protocol
 import cloudpickle
 
 from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier, SnapshotType
+from yflink.checkpoint.errors import CheckpointFailureReason
 from yflink.checkpoint.handles import KeyGroupRange
 from yflink.checkpoint.options import CheckpointingMode
 from yflink.checkpoint.storage import CheckpointStorage
@@ -45,6 +46,7 @@ from yflink.streaming.watermark_valve import MAX_WATERMARK, WatermarkValve
 log = logging.getLogger(__name__)
 
 PROCESSING_TIME_TICK_S = 0.05  # longest wait between processing-time callbacks (timers, periodic watermarks)
+SOURCE_STEP_BUDGET_S = 0.02  # a source step (emit_next through its chain) longer than this gets fewer records
 
 StateReporter = Callable[[str, ExecutionState, Optional[str]], None]
 class CheckpointReporter(Protocol):
@@ -264,9 +266,11 @@ class Task:
 
     # --- checkpoints ------------------------------------------------------------------------------------------
     def trigger_checkpoint(self, checkpoint_id: int, timestamp: int, options: Any) -> None:
-        """The JobMaster triggers checkpoint ``checkpoint_id`` at this source task (taken between batches)."""
-        if self.checkpointer is None or self.state is not ExecutionState.RUNNING:
-            self._decline_checkpoint(checkpoint_id, f"task is {self.state.value}, not RUNNING")
+        """The JobMaster triggers checkpoint ``checkpoint_id`` at this source task (taken between batches; a task
+        still initializing takes it at its first batch). A task not built yet or ended declines it as not ready."""
+        if self.checkpointer is None or self.state not in (ExecutionState.INITIALIZING, ExecutionState.RUNNING):
+            not_ready = CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY.value
+            self._decline_checkpoint(checkpoint_id, f"{not_ready}: task is {self.state.value}")
             return
         self.checkpointer.trigger_at_source(CheckpointBarrier(checkpoint_id, timestamp, options))
 
@@ -304,6 +308,7 @@ class Task:
         clock = time.perf_counter
         writers = self.writers
         checkpointer = self.checkpointer
+        step = batch_size
         while True:
             if checkpointer is not None and checkpointer.pending_trigger is not None:
                 kind = checkpointer.pending_trigger.options.snapshot_type
@@ -313,10 +318,18 @@ class Task:
                         self._stopped_by = kind
                         return
             start = clock()
-            n = head.emit_next(batch_size)
-            metrics.busy_ms += (clock() - start) * 1000.0
+            n = head.emit_next(step)
+            elapsed = clock() - start
+            metrics.busy_ms += elapsed * 1000.0
             if n is None:
                 return
+            # Flink's mailbox takes control messages (checkpoint triggers, RPCs) between records; here a source
+            # step holds the slot worker's loop, so slow chained functions get smaller steps (fast ones keep
+            # whole batches) and a trigger waits at most about SOURCE_STEP_BUDGET_S.
+            if elapsed > SOURCE_STEP_BUDGET_S and step > 1:
+                step = max(1, step // 2)
+            elif elapsed < SOURCE_STEP_BUDGET_S / 4 and step < batch_size:
+                step = min(batch_size, step * 2)
             metrics.records_in += n  # a source's input: what it read (Flink's numRecordsIn of FLIP-27 sources)
             if n == 0:
                 start = clock()
