@@ -157,23 +157,24 @@ class PacedReader(NumberSequenceReader):
     RATE = 1000.0
 
     def _pace_from_here(self) -> None:
-        self.base, self.base_time = self.next_value, time.monotonic()
+        self.emitted, self.paced_since = 0, time.monotonic()
 
     def open(self, task_info: Any) -> None:
         super().open(task_info)
         self._pace_from_here()
 
-    def restore_state(self, state: int) -> None:
+    def restore_state(self, state: Any) -> None:
         super().restore_state(state)
         self._pace_from_here()
 
     def poll_batch(self, max_records: int) -> Any:
-        if self.next_value < self.stop:
-            due = self.base + int((time.monotonic() - self.base_time) * self.RATE) - self.next_value
-            if due <= 0:
-                return [], None
-            max_records = min(max_records, due)
-        return super().poll_batch(max_records)
+        due = int((time.monotonic() - self.paced_since) * self.RATE) - self.emitted
+        if due <= 0:
+            return [], None
+        polled = super().poll_batch(min(max_records, due))
+        if polled is not None:
+            self.emitted += len(polled[0])
+        return polled
 
 
 class PacedNumbers(NumberSequenceSource):

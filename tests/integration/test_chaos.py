@@ -7,8 +7,10 @@ keyed job writes through the exactly-once FileSink; the job restarts from its la
 
 A private standalone cluster (2 TaskManagers x 2 slots) runs ``jobs/chaos_counts_to_files.py``; its
 ResourceManager starts a local TaskManager when a restart finds too few slots (Flink's active resource managers
-do the same with containers). At least 5 kills per run, one of them while a checkpoint is in progress (a
-``chk-<n>`` directory without ``_metadata`` before and right after the kill). The job runs slowly until the
+do the same with containers). At least 5 kills per run of a TaskManager running the job's tasks, at a random
+moment while all tasks run, one of them while a checkpoint is in progress (a ``chk-<n>`` directory without
+``_metadata`` before and right after the kill); now and then another TaskManager is killed while the job
+recovers. The job runs slowly until the
 kills are done (a marker file tells it to go fast), so the number of kills does not depend on the machine's speed.
 
 Flink documentation: "Task Failure Recovery" (fixed-delay), "Checkpointing" (exactly-once vs. at-least-once),
@@ -113,6 +115,17 @@ class ChaosCluster:
             return None
         return [s["attempt"] for s in subtasks]
 
+    def taskmanagers(self) -> list[psutil.Process]:
+        """Every live TaskManager process of this cluster: started by ``cluster start`` or by its ResourceManager."""
+        jobmanager = self.jobmanager_pid()
+        found = []
+        for p in psutil.process_iter(["cmdline", "ppid"]):
+            cmd = p.info["cmdline"] or []
+            if "yflink.runtime.entrypoints" in cmd and "taskmanager" in cmd and (
+                    str(self.pid_dir) in " ".join(cmd) or p.info["ppid"] == jobmanager):
+                found.append(p)
+        return found
+
     def busy_taskmanagers(self) -> list[psutil.Process]:
         """TaskManager processes whose slot workers run subtasks of the job (found by the workers' data ports)."""
         ports = {int(s["endpoint"].rsplit(":", 1)[1]) for s in self.subtasks()
@@ -206,6 +219,14 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
             cluster.log.append(f"kill {victim.pid}")
         kills += 1
         killed_at = time.monotonic()
+        if rng.random() < 0.25:  # and once more while it recovers (detecting the loss, restarting, deploying)
+            time.sleep(rng.uniform(0.1, 1.0))
+            others = cluster.taskmanagers()
+            if others:
+                again = rng.choice(others)
+                again.send_signal(signal.SIGKILL)
+                cluster.log.append(f"kill {again.pid} while recovering")
+                kills += 1
         # the restart creates new attempts of every subtask
         wait_for(lambda a=attempts: (now := cluster.running_attempts()) is not None and
                  min(now) > max(a), 30, "the job to restart after the kill")

@@ -41,13 +41,13 @@ class PacedReader(NumberSequenceReader):
         self.checked_at = 0.0
 
     def _pace_from_here(self) -> None:
-        self.base, self.base_time = self.next_value, time.monotonic()
+        self.emitted, self.paced_since = 0, time.monotonic()
 
     def open(self, task_info) -> None:  # type: ignore[no-untyped-def]
         super().open(task_info)
         self._pace_from_here()
 
-    def restore_state(self, state: int) -> None:
+    def restore_state(self, state) -> None:  # type: ignore[no-untyped-def]
         super().restore_state(state)
         self._pace_from_here()  # a restored reader paces from its restored position, not from the start
 
@@ -56,12 +56,15 @@ class PacedReader(NumberSequenceReader):
         if not self.fast and fast_marker and now - self.checked_at > 0.1:
             self.checked_at = now
             self.fast = os.path.exists(fast_marker)
-        if not self.fast and self.next_value < self.stop:
-            due = self.base + int((now - self.base_time) * rate) - self.next_value
+        if not self.fast:
+            due = int((now - self.paced_since) * rate) - self.emitted
             if due <= 0:
                 return [], None
             max_records = min(max_records, due)
-        return super().poll_batch(max_records)
+        polled = super().poll_batch(max_records)
+        if polled is not None:
+            self.emitted += len(polled[0])
+        return polled
 
 
 class PacedNumbers(NumberSequenceSource):
