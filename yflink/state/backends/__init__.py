@@ -21,8 +21,8 @@ from yflink.state.key_groups import key_group_range
 
 __all__ = ["HashMapKeyedStateBackend", "backend_type", "create_keyed_state_backend"]
 
-_HASHMAP_NAMES = {"hashmap", "jobmanager", "filesystem", "hashmapstatebackend"}
-_ROCKSDB_NAMES = {"rocksdb", "embeddedrocksdbstatebackend"}
+_HASHMAP_NAMES = {"hashmap", "jobmanager", "filesystem"}
+_ROCKSDB_NAMES = {"rocksdb"}
 
 
 def backend_type(parameters: Optional[dict[str, Any]]) -> str:

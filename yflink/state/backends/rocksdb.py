@@ -115,6 +115,15 @@ def _iterate(db: Any, start: bytes = b"", end: Optional[bytes] = None) -> Iterat
         it.next()
 
 
+def _iterate_keys(db: Any) -> Iterator[bytes]:
+    """Raw keys of a column family, in order (values are not read into Python)."""
+    it = db.iter()
+    it.seek_to_first()
+    while it.valid():
+        yield it.key()
+        it.next()
+
+
 def _cf_name(state: str) -> str:
     return "s:" + state
 
@@ -185,7 +194,7 @@ class RocksDBTable(MutableMapping[Any, Any]):
 
     def __iter__(self) -> Iterator[Any]:
         self.write_back()
-        return (_LOADS(key[2:]) for key, _ in list(_iterate(self._db)))
+        return iter([_LOADS(key[2:]) for key in _iterate_keys(self._db)])
 
     def items(self) -> Any:
         self.write_back()
@@ -199,13 +208,13 @@ class RocksDBTable(MutableMapping[Any, Any]):
 
     def __len__(self) -> int:
         self.write_back()
-        return sum(1 for _ in _iterate(self._db))
+        return sum(1 for _ in _iterate_keys(self._db))
 
     def __bool__(self) -> bool:
         for value in self._cache.values():
             if value is not _NONE and value is not _DELETED:
                 return True
-        for key, _ in _iterate(self._db):
+        for key in _iterate_keys(self._db):
             if self._cache.get(_LOADS(key[2:]), _ABSENT) is not _DELETED:
                 return True
         return False
