@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
@@ -34,8 +35,9 @@ class LocalTaskManagerDriver:
         self.config.set(opts.TM_RPC_PORT, "0")
         self.jobmanager_address = jobmanager_address
         self.max = max(0, config.get(opts.LOCAL_TMS_MAX))
-        self.started: list[object] = []
+        self.started: list[Any] = []  # ClusterProcess of every TaskManager started here that may still live
         self.starting = 0
+        self.count = 0  # TaskManagers ever started here: names them (taskmanager-rm-<n>), so no name repeats
         log_file = os.environ.get("YFLINK_LOG_FILE")
         self.run_dir = Path(tempfile.mkdtemp(prefix="yflink-rm-"))
         self.log_dir = Path(log_file).parent if log_file else self.run_dir / "log"
@@ -45,6 +47,9 @@ class LocalTaskManagerDriver:
         return max(1, self.config.get(opts.TM_SLOTS))
 
     def can_start(self) -> bool:
+        """True while fewer than ``resourcemanager.local-taskmanagers.max`` TaskManagers started here live or are
+        starting; one that died (killed, crashed) no longer counts, as its slots are gone with it."""
+        self.started = [proc for proc in self.started if proc.alive()]
         return len(self.started) + self.starting < self.max
 
     async def start_task_manager(self) -> None:
@@ -52,7 +57,8 @@ class LocalTaskManagerDriver:
         from yflink.deploy.process import spawn
 
         self.starting += 1
-        name = f"taskmanager-rm-{len(self.started) + self.starting}"
+        self.count += 1
+        name = f"taskmanager-rm-{self.count}"
         try:
             proc = await asyncio.to_thread(
                 spawn, "taskmanager", self.config, self.run_dir, name, ["--jobmanager", self.jobmanager_address],
@@ -65,7 +71,7 @@ class LocalTaskManagerDriver:
     def stop(self) -> None:
         for proc in self.started:
             try:
-                proc.stop()  # type: ignore[attr-defined]
+                proc.stop()
             except (OSError, ClusterError) as exc:
                 log.warning("could not stop a TaskManager: %s", exc)
         self.started.clear()
