@@ -1,5 +1,5 @@
-"""NumberSequenceReader positions survive rescaling: every number is read exactly once when the readers' snapshots
-are handed to another number of readers (as operator list state redistributes them, round-robin)."""
+"""NumberSequenceReader positions survive rescaling: every number is read exactly once when every old reader's
+snapshot is handed to each new reader (union list state), and the new readers share the rest evenly."""
 
 from __future__ import annotations
 
@@ -30,21 +30,23 @@ def test_every_number_once_across_a_rescale(old: int, new: int) -> None:
     readers = [reader(old, i) for i in range(old)]
     seen = [x for i, r in enumerate(readers) for x in read(r, 50 + 30 * i)]
     states = [r.snapshot_state() for r in readers]
+    shares = []
     for i in range(new):
-        share = states[i::new]  # Flink's round-robin split of operator list state
         r = reader(new, i)
-        if len(share) == 1:
-            r.restore_state(share[0])
-        else:
-            r.restore_positions(share)
-        seen.extend(read(r))
-    assert sorted(seen) == list(range(1, 1001))
+        r.restore_positions(states)  # union list state: every old position to every new subtask
+        shares.append(read(r))
+    assert sorted(seen + [x for share in shares for x in share]) == list(range(1, 1001))
+    remaining = 1000 - len(seen)
+    assert all(abs(len(share) - remaining / new) <= 1 for share in shares)  # even shares, nobody idle
 
 
-def test_a_subtask_without_positions_reads_nothing_and_old_int_positions_still_restore() -> None:
+def test_fewer_numbers_than_subtasks_and_old_int_positions() -> None:
     empty = reader(3, 2)
-    empty.restore_positions([])
-    assert empty.poll_batch(10) is None
+    empty.restore_positions([[(5, 6)]])  # one number left: subtasks 0 and 1 get none
+    assert empty.poll_batch(10) == ([5], None)
+    idle = reader(3, 0)
+    idle.restore_positions([[(5, 6)]])
+    assert idle.poll_batch(10) is None
     legacy = reader(2, 1)
     legacy.restore_state(990)
     assert read(legacy) == list(range(990, 1001))

@@ -48,19 +48,21 @@ class NumberSequenceReader(SourceReader):
     """Reads one subtask's sub-range. Position: the ranges still to read, ``[(next, stop), ...]`` (stop exclusive):
     :attr:`next_value`/:attr:`stop` of the current one, then :attr:`pending`.
 
-    Restored at another parallelism (Flink's ``NumberSequenceSplit``s stay with their reader; yflink keeps one
-    operator-state element per old subtask), a subtask reads exactly the ranges it was assigned, possibly several
-    or none, so no number is read twice or lost.
+    On restore (after a failure, or at another parallelism) every subtask sees every old subtask's ranges (union
+    list state) and reads its even share of the numbers still unread, so none is read twice or lost and no
+    subtask sits idle after rescaling.
     """
 
     def __init__(self, start: int, end: int) -> None:
         self.start = start
         self.end = end
         self.next_value = start
-        self.stop = start  # exclusive end of this subtask's sub-range, set by open()
+        self.stop = start  # exclusive end of the current range, set by open()
         self.pending: list[tuple[int, int]] = []  # further (next, stop) ranges after the current one
+        self._task: tuple[int, int] = (0, 1)  # (subtask index, parallelism), set by open()
 
     def open(self, task_info: TaskInfo) -> None:
+        self._task = (task_info.subtask_index, task_info.parallelism)
         self.next_value, self.stop = split_number_range(
             self.start, self.end, task_info.parallelism, task_info.subtask_index)
         self.pending = []
@@ -70,21 +72,32 @@ class NumberSequenceReader(SourceReader):
         return [(a, b) for a, b in [(self.next_value, self.stop), *self.pending] if a < b]
 
     def restore_state(self, state: int | list[tuple[int, int]]) -> None:
-        """Resume from one snapshot (called after :meth:`open`): its ranges; a bare int (older snapshots) is the
-        next value of this subtask's own range."""
+        """Read exactly the ranges ``state`` (called after :meth:`open`); a bare int (older snapshots) is the next
+        value of this subtask's own range."""
         if isinstance(state, int):
             self.next_value = int(state)
             return
-        self.restore_positions([state])
-
-    def restore_positions(self, positions: list[list[tuple[int, int]]]) -> None:
-        """Resume from every snapshot operator state assigned to this subtask after rescaling (called after
-        :meth:`open`); none: nothing is left for this subtask to read."""
-        ranges = sorted((int(a), int(b)) for state in positions for a, b in state if int(a) < int(b))
+        ranges = sorted((int(a), int(b)) for a, b in state if int(a) < int(b))
         if not ranges:
             self.next_value, self.pending = self.stop, []
             return
         (self.next_value, self.stop), self.pending = ranges[0], ranges[1:]
+
+    def restore_positions(self, positions: list[list[tuple[int, int]]]) -> None:
+        """Restore from every old subtask's ranges (called after :meth:`open`): this subtask reads the
+        ``index``-th of ``parallelism`` even shares of all numbers still unread."""
+        ranges = sorted((int(a), int(b)) for state in positions for a, b in state if int(a) < int(b))
+        total = sum(b - a for a, b in ranges)
+        index, parallelism = self._task
+        lo, hi = total * index // parallelism, total * (index + 1) // parallelism
+        share: list[tuple[int, int]] = []
+        offset = 0
+        for a, b in ranges:  # the numbers at offsets [lo, hi) of the concatenated ranges
+            first, last = max(a, a + lo - offset), min(b, a + hi - offset)
+            if first < last:
+                share.append((first, last))
+            offset += b - a
+        self.restore_state(share)
 
     def poll_batch(self, max_records: int) -> PolledBatch:
         while self.next_value >= self.stop and self.pending:

@@ -163,6 +163,9 @@ class _StateName:
 
 #: The operator list state holding a source reader's position (one element per subtask).
 _READER_STATE = _StateName("source-reader-position")
+#: The union list state of readers that redistribute their work on restore (``restore_positions``): every new
+#: subtask gets every old subtask's position and takes its own share.
+_READER_POSITIONS = _StateName("source-reader-positions")
 #: The operator list state holding a two-phase-commit sink's prepared, not yet committed committables.
 _COMMITTABLES = _StateName("sink-committables")
 
@@ -184,10 +187,11 @@ class SourceOperator(StreamOperator):
         restore = getattr(self.reader, "restore_state", None)
         restore_all = getattr(self.reader, "restore_positions", None)
         if backend is not None and backend.restored:
+            if callable(restore_all):  # every old subtask's position: the reader takes its share at any parallelism
+                restore_all(backend.get_union_list_state(_READER_POSITIONS).get())
+                return
             positions = backend.get_list_state(_READER_STATE).get()
-            if len(positions) != 1 and callable(restore_all):
-                restore_all(positions)  # rescaled: the positions of several old subtasks, or none for this one
-            elif positions and callable(restore):
+            if positions and callable(restore):
                 restore(positions[0])
 
     def prepare_snapshot(self, checkpoint_id: int = 0) -> None:
@@ -196,7 +200,11 @@ class SourceOperator(StreamOperator):
         if callable(snapshot):
             from yflink.streaming.operators.state_handling import operator_state_backend_of
 
-            operator_state_backend_of(self).get_list_state(_READER_STATE).update([snapshot()])
+            backend = operator_state_backend_of(self)
+            if callable(getattr(self.reader, "restore_positions", None)):
+                backend.get_union_list_state(_READER_POSITIONS).update([snapshot()])
+            else:
+                backend.get_list_state(_READER_STATE).update([snapshot()])
 
     def emit_next(self, max_records: int) -> Optional[int]:
         """Read and emit up to ``max_records``; returns how many, or None at end of input."""

@@ -1,0 +1,184 @@
+"""Savepoints through the CLI on a standalone session cluster (issue 5, item 7(c)).
+
+A keyed summing job (every operator with a uid) is started at parallelism 1, savepointed while it runs
+(`yflink savepoint`), stopped with a savepoint (`yflink stop --savepointPath`), restored with `yflink run -s` at
+parallelism 2, stopped again, restored at 3, stopped again, and restored at 1 to run to its end: the final sum of
+every key must equal an uninterrupted run's (nothing lost, nothing counted twice, key groups redistributed at each
+new parallelism). `yflink stop --drain` ends a job FINISHED with a savepoint.
+
+Only the standalone cluster: `yflink savepoint`/`stop` need a JobManager another process can reach (the embedded
+cluster lives and dies with its `yflink run`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Cluster, strip_subtask_prefix, yflink
+from tests.integration.test_failures import rest
+
+pytestmark = pytest.mark.integration
+JOB = Path(__file__).parent / "jobs" / "savepointed_sums.py"
+N = 12_000
+KEYS = 10
+PROGRESS_RECORDS = 600  # records a run processes before it is savepointed or stopped
+WAIT_S = 120.0
+SAVEPOINT_LINE = re.compile(r"^Savepoint completed\. Path: (\S+)$", re.MULTILINE)
+SUBMITTED = re.compile(r"Job has been submitted with JobID ([0-9a-f]{32})")
+# small network batches: the job's blocking sleeps then leave the slot worker's loop free often enough for
+# barriers, state reports and metrics (with 1,024-record batches a batch blocks the loop for about a second)
+RUN_FLAGS = ("-D", "taskmanager.network.batch-size=16")
+
+
+def expected_sums() -> dict[int, int]:
+    return {k: sum(x for x in range(1, N + 1) if x % KEYS == k) for k in range(KEYS)}
+
+
+class TaskManagerOutput:
+    """What the standalone cluster's print sinks wrote (the TaskManagers' ``.out`` files) since construction."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        assert cluster.pid_dir is not None
+        self.log_dir = cluster.pid_dir / "log"
+        self.offsets = {p: p.stat().st_size for p in self.log_dir.glob("taskmanager-*.out")}
+
+    def sums(self) -> dict[int, int]:
+        """The highest sum printed per key (sums only grow: the highest is the latest)."""
+        highest: dict[int, int] = {}
+        for path in sorted(self.log_dir.glob("taskmanager-*.out")):
+            with path.open() as f:
+                f.seek(self.offsets.get(path, 0))
+                for line in f:
+                    match = re.fullmatch(r"sums (\d+) (\d+)", strip_subtask_prefix(line.strip()))
+                    if match:
+                        key, total = int(match.group(1)), int(match.group(2))
+                        highest[key] = max(highest.get(key, 0), total)
+        return highest
+
+
+def submit_detached(cluster: Cluster, parallelism: int, *flags: str) -> str:
+    assert cluster.rest_address
+    result = yflink("run", "-m", cluster.rest_address, "-d", "-p", str(parallelism), *RUN_FLAGS, *flags, str(JOB),
+                    str(N))
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = SUBMITTED.search(result.stdout)
+    assert match, result.stdout
+    return match.group(1)
+
+
+def job_details(cluster: Cluster, job_id: str) -> dict[str, Any]:
+    assert cluster.rest_address
+    details = rest(cluster.rest_address, f"/jobs/{job_id}")
+    assert isinstance(details, dict)
+    return details
+
+
+def wait_for_progress(cluster: Cluster, job_id: str, records: int) -> None:
+    """Until every task RUNS and the sums operator has read ``records`` more records than when this started."""
+    deadline = time.monotonic() + WAIT_S
+    start = None
+    details: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        details = job_details(cluster, job_id)
+        assert details["state"] in ("CREATED", "INITIALIZING", "RUNNING"), details["state"]
+        vertices = details["vertices"]
+        read = max(v["metrics"]["read-records"] for v in vertices)
+        if all(v["status"] == "RUNNING" for v in vertices):
+            start = read if start is None else start
+            if read - start >= records:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} made no progress in {WAIT_S} s: {details.get('state')}")
+
+
+def wait_for_state(cluster: Cluster, job_id: str, state: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        current = job_details(cluster, job_id)["state"]
+        if current == state:
+            return
+        assert current not in {"FINISHED", "FAILED", "CANCELED"} - {state}, current
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not reach {state} in {WAIT_S} s")
+
+
+def savepoint_path(output: str) -> Path:
+    match = SAVEPOINT_LINE.search(output)
+    assert match, output
+    location = match.group(1)
+    path = Path(location.removeprefix("file://"))
+    assert (path / "_metadata").is_file(), f"no _metadata in {location}"
+    return path
+
+
+def test_savepoint_stop_and_restore_at_parallelism_2_3_1_gives_the_uninterrupted_sums(
+        standalone_cluster: Cluster, tmp_path: Path) -> None:
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    output = TaskManagerOutput(cluster)
+    job_id = submit_detached(cluster, 1)
+    wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+
+    taken = yflink("savepoint", "-m", cluster.rest_address, job_id, str(tmp_path / "running"))
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert taken.stdout.startswith(f"Triggering savepoint for job {job_id}.\nWaiting for response...\n")
+    assert savepoint_path(taken.stdout).parent == tmp_path / "running"
+    assert job_details(cluster, job_id)["state"] == "RUNNING"  # a savepoint does not stop the job
+
+    stopped_ids = []
+    for parallelism in (2, 3, 1):
+        wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+        stop = yflink("stop", "-m", cluster.rest_address, "--savepointPath", str(tmp_path / "stops"), job_id)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert stop.stdout.startswith(f'Suspending job "{job_id}" with a savepoint.\n')
+        path = savepoint_path(stop.stdout)
+        wait_for_state(cluster, job_id, "FINISHED")
+        stopped_ids.append(job_id)
+        partial = output.sums()
+        assert all(partial.get(k, 0) < total for k, total in expected_sums().items()), "stopped after the end"
+        if parallelism != 1:
+            job_id = submit_detached(cluster, parallelism, "-s", str(path))
+            vertices = job_details(cluster, job_id)["vertices"]
+            assert max(v["parallelism"] for v in vertices) == parallelism
+        else:
+            final = yflink("run", "-m", cluster.rest_address, "-q", "-p", "1", *RUN_FLAGS, "--fromSavepoint", str(path),
+                           str(JOB), str(N))
+            assert final.returncode == 0, final.stdout + final.stderr
+    assert output.sums() == expected_sums()
+
+    ended = yflink("savepoint", "-m", cluster.rest_address, stopped_ids[0], str(tmp_path / "late"))
+    assert ended.returncode == 1 and "already FINISHED" in ended.stderr, ended.stdout + ended.stderr
+
+
+def test_stop_with_drain_finishes_the_job_with_a_savepoint(standalone_cluster: Cluster, tmp_path: Path) -> None:
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    output = TaskManagerOutput(cluster)
+    job_id = submit_detached(cluster, 2)
+    wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+    stop = yflink("stop", "-m", cluster.rest_address, "-p", str(tmp_path), "--drain", job_id)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert stop.stdout.startswith(f'Draining job "{job_id}" with a savepoint.\n')
+    assert savepoint_path(stop.stdout).parent == tmp_path
+    wait_for_state(cluster, job_id, "FINISHED")
+    sums = output.sums()
+    assert sums and all(sums[k] <= total for k, total in expected_sums().items() if k in sums)
+
+
+def test_savepoint_errors_on_a_real_cluster(standalone_cluster: Cluster, tmp_path: Path) -> None:
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    unknown = yflink("savepoint", "-m", cluster.rest_address, "0" * 32, str(tmp_path))
+    assert unknown.returncode == 1 and f"Job {'0' * 32} not found" in unknown.stderr
+    job_id = submit_detached(cluster, 1)
+    try:
+        wait_for_progress(cluster, job_id, 1)
+        no_dir = yflink("savepoint", "-m", cluster.rest_address, job_id)
+        assert no_dir.returncode == 1 and "state.savepoints.dir" in no_dir.stderr, no_dir.stderr
+    finally:
+        yflink("cancel", "-m", cluster.rest_address, job_id)
