@@ -307,3 +307,40 @@ async def test_failover_falls_back_when_the_newest_metadata_is_corrupt(tmp_path:
     await cp.driver.drain()
     assert not (job_dir / f"chk-{ids[-1]}").exists()  # the unreadable one left the store
     assert [c.checkpoint_id for c in cp.coordinator.store.all()] == ids[:2]
+
+
+@synchronously
+async def test_finished_tasks_count_with_their_final_state() -> None:
+    """FLIP-147: a task that finished sent its final state (checkpoint id 0); later checkpoints, and one that was
+    waiting for it, take that state, so a restore resumes it at its end."""
+    tasks = FakeTasks()
+    jg = job_graph(2)
+    cp = running(jg, tasks)
+    await cp.on_task_state_changed()
+    counter_ex = [ex for ex in cp.graph.executions() if not ex.vertex.job_vertex.is_source]
+    source_ex = next(ex for ex in cp.graph.executions() if ex.vertex.job_vertex.is_source)
+
+    async def only_source_acks(execution_id: str, barrier: CheckpointBarrier) -> None:
+        cp.acknowledge(source_ex.id, barrier.checkpoint_id, pickle.dumps({}))
+
+    cp.driver.gateway._trigger = only_source_acks  # type: ignore[attr-defined]
+    waiting = cp.trigger_checkpoint()
+    await cp.driver.drain()
+    assert cp.coordinator.stats.completed == 0  # the counters have not acknowledged
+    final = KeyedStateSnapshot(jg.vertices[1].max_parallelism, {"count": "value"})
+    for ex in counter_ex:
+        groups = KeyGroupRange.of(key_group_range(jg.vertices[1].max_parallelism, 2, ex.subtask_index))
+        state = {k: -1 for k in KEYS if assign_to_key_group(k, final.max_parallelism) in groups}
+        snapshot = OperatorSnapshot(ex.subtask_index, 2, KeyedStateSnapshot(
+            final.max_parallelism, {"count": "value"},
+            groups={g: {"count": {k: v for k, v in state.items() if assign_to_key_group(k, 128) == g}}
+                    for g in {assign_to_key_group(k, 128) for k in state}}))
+        handles = write_operator_snapshot(cp.storage, None, snapshot, groups)
+        cp.acknowledge(ex.id, 0, pickle.dumps({jg.vertices[1].operator_ids[0]: handles}))
+        cp.graph.update_state(ex.id, ExecutionState.FINISHED, 5)
+    await wait_completed(cp, 1)
+    assert cp.coordinator.latest_completed_checkpoint().checkpoint_id == waiting  # type: ignore[union-attr]
+    later = cp.trigger_checkpoint()  # the source still runs: checkpoints go on
+    await wait_completed(cp, 2)
+    assert await cp.prepare_failover_restore(1) == later
+    assert counts(cp, jg) == {k: -1 for k in KEYS}

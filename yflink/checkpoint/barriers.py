@@ -18,7 +18,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["AlignmentType", "CancelCheckpointMarker", "CheckpointBarrier", "CheckpointOptions", "SnapshotType"]
+__all__ = ["FINAL_SNAPSHOT_ID", "AlignmentType", "CancelCheckpointMarker", "CheckpointBarrier", "CheckpointOptions",
+           "SnapshotType"]
+
+#: The checkpoint id a task acknowledges its final state with when it finished (FLIP-147; real ids start at 1).
+FINAL_SNAPSHOT_ID = 0
 
 
 class SnapshotType(enum.Enum):

@@ -58,11 +58,14 @@ class CheckpointPlan:
         tasks_to_wait_for: every running execution that must acknowledge, with its subtask.
         finished_tasks: subtasks that already FINISHED (FLIP-147): they acknowledge nothing; an operator whose
             subtasks all finished is recorded as fully finished.
+        final_states: executions among ``tasks_to_wait_for`` that finished and sent their final state
+            (FLIP-147 as yflink does it): the checkpoint takes that state as their acknowledgement at once.
     """
 
     tasks_to_trigger: tuple[str, ...]
     tasks_to_wait_for: dict[str, TaskRef]
     finished_tasks: tuple[TaskRef, ...] = ()
+    final_states: dict[str, TaskStateSnapshot] = field(default_factory=dict)
 
 
 class AckResult(enum.Enum):
@@ -109,6 +112,8 @@ class PendingCheckpoint:
                 self.operator_states[operator_id] = OperatorState(
                     operator_id, vertex.parallelism, vertex.max_parallelism, uid=vertex.uid_of(index),
                     fully_finished=finished == vertex.parallelism)
+        for execution_id, state in self.plan.final_states.items():
+            self.acknowledge(execution_id, state)
 
     @property
     def snapshot_type(self) -> SnapshotType:

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
 from yflink.checkpoint.assignment import TaskRestore, assign_state
-from yflink.checkpoint.barriers import CheckpointBarrier
+from yflink.checkpoint.barriers import FINAL_SNAPSHOT_ID, CheckpointBarrier
 from yflink.checkpoint.coordinator import CheckpointCoordinator
 from yflink.checkpoint.driver import CheckpointCoordinatorDriver
 from yflink.checkpoint.errors import CheckpointError, CheckpointFailureReason, CheckpointMetadataError
@@ -122,22 +122,33 @@ class JobCheckpointing:
         self._payloads: dict[tuple[str, int], bytes] = {}  # (vertex id, subtask) -> restored_state
         self._scheduler_started = False
         self._is_deployed = is_deployed
+        self._final: dict[str, TaskStateSnapshot] = {}  # execution id -> its state when it finished (FLIP-147)
 
     # --- who takes part -----------------------------------------------------------------------------------
     def plan(self) -> Optional[CheckpointPlan]:
         """Who takes part in a checkpoint now; None unless the job is RUNNING and every task deployed and not
-        ended. Flink requires every task RUNNING; here a task's RUNNING report may lag seconds behind while user
-        code holds its slot worker's loop, so a task still initializing counts too: a source takes the trigger at
-        its first batch, other tasks take the barrier in order from their input channels (a task that is not
-        built yet declines as not ready, which is not counted as a failure)."""
+        ended, or finished with its final state received, and some source still runs.
+
+        Flink requires every task RUNNING; here a task's RUNNING report may lag seconds behind while user code
+        holds its slot worker's loop, so a task still initializing counts too: a source takes the trigger at its
+        first batch, other tasks take the barrier in order from their input channels (a task that is not built
+        yet declines as not ready, which is not counted as a failure). Finished tasks (FLIP-147,
+        ``execution.checkpointing.checkpoints-after-tasks-finish``) contribute the final state they sent.
+        """
         if self.graph.status is not JobStatus.RUNNING or not self._is_deployed():
             return None
         executions = list(self.graph.executions())
-        if any(ex.state not in _TAKES_BARRIERS for ex in executions):
+        finished = {ex.id for ex in executions if ex.id in self._final}
+        if finished and not self.config.checkpoints_after_tasks_finish:
             return None
-        sources = tuple(ex.id for ex in executions if ex.vertex.job_vertex.is_source)
+        if any(ex.state not in _TAKES_BARRIERS for ex in executions if ex.id not in finished):
+            return None
+        sources = tuple(ex.id for ex in executions if ex.vertex.job_vertex.is_source and ex.id not in finished)
+        if not sources:
+            return None
         return CheckpointPlan(sources, {ex.id: TaskRef(ex.vertex.job_vertex.id, ex.subtask_index)
-                                        for ex in executions})
+                                        for ex in executions},
+                              final_states={ex_id: self._final[ex_id] for ex_id in finished})
 
     async def on_task_state_changed(self) -> None:
         """Start the coordinator's driver once the job and every task are RUNNING (Flink starts the periodic
@@ -154,6 +165,12 @@ class JobCheckpointing:
         except Exception as exc:  # noqa: BLE001 - an unreadable ack declines the checkpoint, the job goes on
             self.driver.decline(execution_id, checkpoint_id, CheckpointFailureReason.CHECKPOINT_ASYNC_EXCEPTION,
                                 f"unreadable acknowledgement: {exc}")
+            return
+        if checkpoint_id == FINAL_SNAPSHOT_ID:  # the task finished: its state stands for it from now on
+            self._final[execution_id] = handles or {}
+            for pending in list(self.coordinator.pending.values()):  # it will never see their barriers
+                if execution_id in pending.not_yet_acknowledged:
+                    self.driver.acknowledge(execution_id, pending.checkpoint_id, handles)
             return
         self.driver.acknowledge(execution_id, checkpoint_id, handles)
 
@@ -235,6 +252,7 @@ class JobCheckpointing:
         """After a failure, before the redeployment: abort what is pending and restore the newest readable
         retained checkpoint; returns its id (None: no checkpoint, the job starts empty)."""
         self._scheduler_started = False
+        self._final.clear()
         self.driver.abort_all()
         self._payloads = {}
         for completed in reversed(self.coordinator.store.all()):

@@ -43,7 +43,7 @@ from yflink.checkpoint.barrier_handler import (
     UnblockAllChannels,
     create_barrier_handler,
 )
-from yflink.checkpoint.barriers import CancelCheckpointMarker, CheckpointBarrier, SnapshotType
+from yflink.checkpoint.barriers import FINAL_SNAPSHOT_ID, CancelCheckpointMarker, CheckpointBarrier, SnapshotType
 from yflink.checkpoint.errors import CheckpointFailureReason
 from yflink.checkpoint.handles import KeyGroupRange, TaskStateSnapshot
 from yflink.checkpoint.options import CheckpointingMode
@@ -243,6 +243,29 @@ class TaskCheckpointer:
             self.ack(checkpoint_id, f.result(), sync_ms, alignment_ms)
 
         future.add_done_callback(done)
+
+    def snapshot_at_end(self) -> None:
+        """The task reached the end of its input (after ``end_input``): acknowledge its final state, inline, as
+        checkpoint :data:`FINAL_SNAPSHOT_ID`, so checkpoints go on after it finished (FLIP-147): the JobMaster
+        counts this state for every later checkpoint (a restore resumes a source at its end, not its start).
+        Call after :meth:`wait_for_uploads`, so this ack follows every earlier one. A failure only logs (the job
+        then takes no more checkpoints)."""
+        from yflink.streaming.operators.state_handling import snapshot_state
+
+        assert self.chain is not None
+        try:
+            state: TaskStateSnapshot = {}
+            for node_id in self.chain.spec.order:
+                snapshot = snapshot_state(self.chain.spec.operators[node_id].operator, FINAL_SNAPSHOT_ID,
+                                          int(time.time() * 1000))
+                handles = write_operator_snapshot(self.storage, None, snapshot, self.key_groups)
+                if not handles.is_empty():
+                    state[self.operator_ids[node_id]] = handles
+            data = pickle.dumps(state, protocol=5)
+        except Exception as exc:  # noqa: BLE001 - the task still finishes; only later checkpoints are affected
+            log.warning("%s: final state could not be snapshotted: %s", self.name, exc)
+            return
+        self.ack(FINAL_SNAPSHOT_ID, data, 0, 0)
 
     async def wait_for_uploads(self) -> None:
         """Wait until every upload started so far has been acknowledged or declined (tests, orderly ends)."""

@@ -166,6 +166,9 @@ class Task:
             if ticker is not None:
                 ticker.cancel()
             chain.end_input()
+            if self.checkpointer is not None and self._stopped_by is None:  # FLIP-147: checkpoints go on
+                await self.checkpointer.wait_for_uploads()
+                self.checkpointer.snapshot_at_end()
             for writer in self.writers:
                 writer.finish()
             errors = chain.close()
