@@ -102,18 +102,24 @@ def write_operator_snapshot(storage: CheckpointStorage, directory: Optional[str]
 
 def _write_keyed(storage: CheckpointStorage, directory: Optional[str], keyed: KeyedStateSnapshot,
                  groups: Optional[KeyGroupRange], inline_threshold: int) -> KeyGroupsStateHandle:
+    iter_groups = getattr(keyed, "iter_groups", None)  # a rocksdb snapshot: read one key group at a time
     if groups is None:
-        groups = KeyGroupRange(min(keyed.groups), max(keyed.groups)) if keyed.groups else KeyGroupRange(0, -1)
-    outside = [g for g in keyed.groups if g not in groups]
+        if iter_groups is not None:
+            groups = KeyGroupRange.of(keyed.key_group_range)  # type: ignore[attr-defined]
+        else:
+            groups = KeyGroupRange(min(keyed.groups), max(keyed.groups)) if keyed.groups else KeyGroupRange(0, -1)
+    outside = [] if iter_groups is not None else [g for g in keyed.groups if g not in groups]
     if outside:
         raise ValueError(f"keyed state of key groups {sorted(outside)[:5]} outside the subtask's range "
                          f"{groups.start}..{groups.end}")
     parts = [_frame({"max_parallelism": keyed.max_parallelism, "kinds": keyed.kinds,
                      "ttl_states": sorted(keyed.ttl_states)})]
     offsets, position = [], len(parts[0])
-    for group in groups.to_range():
+    by_group = iter_groups(groups.to_range()) if iter_groups is not None else \
+        ((group, keyed.groups.get(group, {})) for group in groups.to_range())
+    for _, states in by_group:
         offsets.append(position)
-        frame = _frame(keyed.groups.get(group, {}))
+        frame = _frame(states)
         parts.append(frame)
         position += len(frame)
     stream = _store(storage, directory, b"".join(parts), "keyed", inline_threshold)

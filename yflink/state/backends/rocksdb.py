@@ -391,30 +391,51 @@ class RocksDBSnapshot(KeyedStateSnapshot):
         finally:
             db.close()
 
-    def _materialize(self) -> dict[int, dict[str, dict[Any, Any]]]:
+    def iter_groups(self, groups: range) -> Iterator[tuple[int, dict[str, dict[Any, Any]]]]:
+        """``(key group, {state name: {key: value}})`` for every group of ``groups`` in order (empty dicts too),
+        canonical (TTL snapshot cleanup applied, heap tables included), one key group in memory at a time.
+
+        Raises:
+            FileNotFoundError: the checkpoint directory was released before the snapshot was read.
+        """
+        if self._groups is not None:
+            for group in groups:
+                yield group, self._groups.get(group, {})
+            return
         if self.path is not None and not os.path.isdir(self.path):
             raise FileNotFoundError(f"RocksDB snapshot files at {self.path} were released before the snapshot was "
                                     "read; read or upload a snapshot before the backend takes four more")
-        groups: dict[int, dict[str, dict[Any, Any]]] = {}
-        for name, key, value in self.iter_raw(range(0, 1 << 16)):
-            group = int.from_bytes(key[:2], "big")
-            groups.setdefault(group, {}).setdefault(name, {})[_LOADS(key[2:])] = _LOADS(value)
-        for name, (kind, ttl_ms) in self.ttl_cleanup.items():
-            for states in groups.values():
-                table = states.get(name)
-                if table is None:
-                    continue
-                for key in list(table):
-                    live = live_entry(kind, table[key], self.now, ttl_ms)
-                    if live is _TTL_MISSING:
-                        del table[key]
-                    else:
-                        table[key] = live
-                if not table:
-                    del states[name]
-        for group, states in self.heap_groups.items():
-            groups.setdefault(group, {}).update(copy.deepcopy(states))
-        return {g: s for g, s in groups.items() if s}
+        path = self.ensure_local()
+        db = open_db(path, read_only=True)
+        try:
+            families = [(name, db.get_column_family(cf))
+                        for cf in rocksdict.Rdict.list_cf(path, rocksdict.Options(raw_mode=True))
+                        if (name := _state_of_cf(cf)) is not None]
+            for group in groups:
+                start, end = group_prefix(group), group_prefix(group + 1) if group + 1 < 1 << 16 else None
+                states: dict[str, dict[Any, Any]] = {}
+                for name, family in families:
+                    table = {_LOADS(key[2:]): _LOADS(value) for key, value in _iterate(family, start, end)}
+                    cleanup = self.ttl_cleanup.get(name)
+                    if cleanup is not None:
+                        kind, ttl_ms = cleanup
+                        for key in list(table):
+                            live = live_entry(kind, table[key], self.now, ttl_ms)
+                            if live is _TTL_MISSING:
+                                del table[key]
+                            else:
+                                table[key] = live
+                    if table:
+                        states[name] = table
+                heap = self.heap_groups.get(group)
+                if heap:
+                    states.update(copy.deepcopy(heap))
+                yield group, states
+        finally:
+            db.close()
+
+    def _materialize(self) -> dict[int, dict[str, dict[Any, Any]]]:
+        return {group: states for group, states in self.iter_groups(range(self.max_parallelism)) if states}
 
     def to_canonical(self) -> KeyedStateSnapshot:
         """The canonical snapshot (the format both backends restore)."""
