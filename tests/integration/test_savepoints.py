@@ -4,10 +4,11 @@ A keyed summing job (every operator with a uid) is started at parallelism 1, sav
 (`yflink savepoint`), stopped with a savepoint (`yflink stop --savepointPath`), restored with `yflink run -s` at
 parallelism 2, stopped again, restored at 3, stopped again, and restored at 1 to run to its end: the final sum of
 every key must equal an uninterrupted run's (nothing lost, nothing counted twice, key groups redistributed at each
-new parallelism). `yflink stop --drain` ends a job FINISHED with a savepoint.
+new parallelism). `yflink stop --drain` ends a job FINISHED with a savepoint. A savepoint of the standalone
+cluster also restores on the embedded cluster of `yflink run -s` (at parallelism 3).
 
-Only the standalone cluster: `yflink savepoint`/`stop` need a JobManager another process can reach (the embedded
-cluster lives and dies with its `yflink run`).
+Savepoints are taken on the standalone cluster only: `yflink savepoint`/`stop` need a JobManager another process
+can reach (the embedded cluster lives and dies with its `yflink run`).
 """
 
 from __future__ import annotations
@@ -182,3 +183,24 @@ def test_savepoint_errors_on_a_real_cluster(standalone_cluster: Cluster, tmp_pat
         assert no_dir.returncode == 1 and "state.savepoints.dir" in no_dir.stderr, no_dir.stderr
     finally:
         yflink("cancel", "-m", cluster.rest_address, job_id)
+
+
+def test_a_savepoint_of_the_standalone_cluster_restores_on_an_embedded_cluster(
+        standalone_cluster: Cluster, tmp_path: Path) -> None:
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    output = TaskManagerOutput(cluster)
+    job_id = submit_detached(cluster, 2)
+    wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+    stop = yflink("stop", "-m", cluster.rest_address, "-p", str(tmp_path), job_id)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    path = savepoint_path(stop.stdout)
+    wait_for_state(cluster, job_id, "FINISHED")
+    embedded = Cluster("embedded").run(JOB, str(N), flags=("-q", "-p", "3", *RUN_FLAGS, "-s", str(path)))
+    assert embedded.returncode == 0, embedded.stderr
+    final = output.sums()
+    for line in embedded.job_output.splitlines():  # type: ignore[attr-defined]
+        match = re.fullmatch(r"sums (\d+) (\d+)", strip_subtask_prefix(line.strip()))
+        if match:
+            final[int(match.group(1))] = max(final.get(int(match.group(1)), 0), int(match.group(2)))
+    assert final == expected_sums()
