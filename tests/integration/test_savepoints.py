@@ -204,3 +204,16 @@ def test_a_savepoint_of_the_standalone_cluster_restores_on_an_embedded_cluster(
         if match:
             final[int(match.group(1))] = max(final.get(int(match.group(1)), 0), int(match.group(2)))
     assert final == expected_sums()
+
+
+def test_pyflink_job_client_triggers_and_stops_with_savepoints(cluster: Cluster, tmp_path: Path) -> None:
+    """`JobClient.trigger_savepoint` / `stop_with_savepoint` from a job script, on both clusters."""
+    result = cluster.run(Path(__file__).parent / "jobs" / "job_client_savepoints.py", str(N), str(tmp_path),
+                         flags=("-q", *RUN_FLAGS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    taken = re.search(r"^savepoint (\S+)$", result.stdout, re.MULTILINE)
+    stopped = re.search(r"^stopped (\S+) FINISHED$", result.stdout, re.MULTILINE)
+    assert taken and stopped, result.stdout
+    for location in (taken.group(1), stopped.group(1)):
+        assert (Path(location.removeprefix("file://")) / "_metadata").is_file()
+        assert Path(location.removeprefix("file://")).parent == tmp_path
