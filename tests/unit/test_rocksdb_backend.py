@@ -165,6 +165,20 @@ def test_state_larger_than_the_cache_lives_on_disk(rocks: Any) -> None:
     assert len(backend.table("big")) == 5000
 
 
+def test_a_table_used_without_a_current_key_stays_bounded(rocks: Any) -> None:
+    """The keyed sum/min/max path reads and writes its table without setting a current key: the cache must not
+    grow with the number of keys."""
+    backend = rocks(cache_entries=10)
+    table = backend.table("sum")
+    largest = 0
+    for _ in range(2):
+        for key in range(1000):
+            table[key] = table.get(key, 0) + key
+            largest = max(largest, backend.cached)
+    assert largest <= 4 * 10 + 2
+    assert dict(table.items()) == {key: 2 * key for key in range(1000)}
+
+
 def test_timers_stay_on_the_heap_and_are_snapshotted(rocks: Any) -> None:
     """state.backend.rocksdb.timer-service.factory HEAP: timer tables are dicts, part of the snapshot."""
     backend = rocks()

@@ -16,7 +16,9 @@ The backend *is* a :class:`~yflink.state.backends.hashmap.HashMapKeyedStateBacke
 (reduce, windows, interval join) behave exactly as on the heap. A table keeps the values read or written since
 its last write-back in a small cache, so values fetched for the current key may be mutated in place (as the heap
 handles do); the cache is written back and emptied (all but the current key's entries) when it holds more than
-``cache_entries`` values and the current key changes, and before every snapshot or full iteration.
+``cache_entries`` values and the current key changes, when it holds four times that many at any access (operators
+such as the keyed sum touch tables without setting a current key: all but the accessed key's entries go), and
+before every snapshot or full iteration.
 
 **Timers** stay on the heap (tables of kind ``timers`` are dicts), as Flink allows with
 ``state.backend.rocksdb.timer-service.factory: HEAP``; they are snapshotted with the rest.
@@ -146,14 +148,14 @@ class RocksDBTable(MutableMapping[Any, Any]):
         self._db = db
         self._cache: dict[Any, Any] = {}
 
-    def _raw_key(self, key: Any) -> bytes:
-        return group_prefix(assign_to_key_group(key, self._backend.max_parallelism)) + _DUMPS(key, _PROTOCOL)
-
     def _load(self, key: Any) -> Any:
-        raw = self._db.get(self._raw_key(key))
+        backend = self._backend
+        if backend.cached > backend.hard_limit:  # an operator that never sets the current key (keyed sum)
+            backend.write_back(key)
+        raw = self._db.get(backend.raw_key(key))
         value = _NONE if raw is None else _LOADS(raw)
         self._cache[key] = value
-        self._backend.cached += 1
+        backend.cached += 1
         return value
 
     # --- mapping ------------------------------------------------------------------------------------------
@@ -172,7 +174,10 @@ class RocksDBTable(MutableMapping[Any, Any]):
     def __setitem__(self, key: Any, value: Any) -> None:
         cache = self._cache
         if key not in cache:
-            self._backend.cached += 1
+            backend = self._backend
+            if backend.cached > backend.hard_limit:
+                backend.write_back(key)
+            backend.cached += 1
         cache[key] = value
 
     def __delitem__(self, key: Any) -> None:
@@ -232,14 +237,15 @@ class RocksDBTable(MutableMapping[Any, Any]):
         batch = rocksdict.WriteBatch(raw_mode=True)
         batch.set_default_column_family(self._backend.cf_handle(self.name))
         dirty = False
+        raw_key = self._backend.raw_key
         for key, value in cache.items():
             if value is _NONE:
                 continue
             dirty = True
             if value is _DELETED:
-                batch.delete(self._raw_key(key))
+                batch.delete(raw_key(key))
             else:
-                batch.put(self._raw_key(key), _DUMPS(value, _PROTOCOL))
+                batch.put(raw_key(key), _DUMPS(value, _PROTOCOL))
         if dirty:
             self._backend.db.write(batch, self._backend.write_options)
         if keep is _ABSENT:
@@ -537,7 +543,11 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
         self.working_dir = tempfile.mkdtemp(prefix=f"{safe}_pid{os.getpid()}_{self.backend_id[:8]}_", dir=root)
         self.incremental = incremental
         self.cache_entries = cache_entries
+        #: cached values beyond which a write-back happens at any access, keeping only the accessed key's values
+        #: (the normal write-back is at the next key change once ``cache_entries`` is exceeded)
+        self.hard_limit = 4 * cache_entries
         self.cached = 0
+        self._raw_keys: dict[Any, bytes] = {}
         self.write_options = _write_options()
         self.uploads = UploadRegistry()
         self._checkpoints: list[RocksDBSnapshot] = []
@@ -559,6 +569,15 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
         if family is None:
             family = self._families[cf] = self.db.create_column_family(cf, rocksdict.Options(raw_mode=True))
         return family
+
+    def raw_key(self, key: Any) -> bytes:
+        """The RocksDB key of ``key``: its key group (2 bytes, big-endian) + its pickle; remembered until the
+        next write-back."""
+        raw = self._raw_keys.get(key)
+        if raw is None:
+            raw = self._raw_keys[key] = \
+                group_prefix(assign_to_key_group(key, self.max_parallelism)) + _DUMPS(key, _PROTOCOL)
+        return raw
 
     def cf_handle(self, name: str) -> Any:
         """The column-family handle of state ``name`` (for write batches)."""
@@ -587,6 +606,8 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
                 table.write_back(keep)
         if keep is not _ABSENT:
             self.cached = sum(len(t._cache) for t in self._tables.values() if isinstance(t, RocksDBTable))
+            kept = self._raw_keys.get(keep)
+            self._raw_keys = {keep: kept} if kept is not None else {}
 
     # --- tables -----------------------------------------------------------------------------------------
     def table(self, name: str, kind: str = "value") -> Any:
