@@ -315,10 +315,18 @@ class JobMaster:
 
         Raises:
             CheckpointError: as :meth:`trigger_savepoint` (the job keeps running then), or the savepoint completed
-                but the job did not finish (the message names the savepoint and the job's status).
+                but the job did not finish, or not within ``execution.checkpointing.timeout`` (the message names
+                the savepoint and the job's status).
         """
         path = await self.checkpointing.stop_with_savepoint(target_directory, drain)
-        await self._terminated.wait()
+        timeout_s = self.checkpointing.config.timeout_ms / 1000.0
+        try:  # the tasks end once they heard the savepoint completed
+            await asyncio.wait_for(self._terminated.wait(), timeout_s)
+        except TimeoutError:
+            raise CheckpointError(CheckpointFailureReason.TASK_FAILURE,
+                                  f"Savepoint {path} completed, but job {self.job_id} did not finish within "
+                                  f"execution.checkpointing.timeout ({timeout_s:.0f} s); it is "
+                                  f"{self.graph.status.value}.") from None
         if self.graph.status is not JobStatus.FINISHED:
             raise CheckpointError(CheckpointFailureReason.TASK_FAILURE,
                                   f"Savepoint {path} completed, but job {self.job_id} ended "
