@@ -24,7 +24,8 @@ from tests.integration.conftest import Cluster, strip_subtask_prefix, yflink
 from tests.integration.test_failures import rest
 
 pytestmark = pytest.mark.integration
-JOB = Path(__file__).parent / "jobs" / "savepointed_sums.py"
+JOBS = Path(__file__).parent / "jobs"
+JOB = JOBS / "savepointed_sums.py"
 N = 12_000
 KEYS = 10
 PROGRESS_RECORDS = 600  # records a run processes before it is savepointed or stopped
@@ -48,24 +49,30 @@ class TaskManagerOutput:
         self.log_dir = cluster.pid_dir / "log"
         self.offsets = {p: p.stat().st_size for p in self.log_dir.glob("taskmanager-*.out")}
 
-    def sums(self) -> dict[int, int]:
-        """The highest sum printed per key (sums only grow: the highest is the latest)."""
-        highest: dict[int, int] = {}
+    def lines(self, pattern: str) -> list[tuple[str, ...]]:
+        """The groups of every printed line that matches ``pattern`` (subtask prefixes stripped)."""
+        found = []
         for path in sorted(self.log_dir.glob("taskmanager-*.out")):
             with path.open() as f:
                 f.seek(self.offsets.get(path, 0))
                 for line in f:
-                    match = re.fullmatch(r"sums (\d+) (\d+)", strip_subtask_prefix(line.strip()))
+                    match = re.fullmatch(pattern, strip_subtask_prefix(line.strip()))
                     if match:
-                        key, total = int(match.group(1)), int(match.group(2))
-                        highest[key] = max(highest.get(key, 0), total)
+                        found.append(match.groups())
+        return found
+
+    def sums(self) -> dict[int, int]:
+        """The highest sum printed per key (sums only grow: the highest is the latest)."""
+        highest: dict[int, int] = {}
+        for key, total in self.lines(r"sums (\d+) (\d+)"):
+            highest[int(key)] = max(highest.get(int(key), 0), int(total))
         return highest
 
 
-def submit_detached(cluster: Cluster, parallelism: int, *flags: str) -> str:
+def submit_detached(cluster: Cluster, parallelism: int, *flags: str, script: Path = JOB) -> str:
     assert cluster.rest_address
-    result = yflink("run", "-m", cluster.rest_address, "-d", "-p", str(parallelism), *RUN_FLAGS, *flags, str(JOB),
-                    str(N))
+    result = yflink("run", "-m", cluster.rest_address, "-d", "-p", str(parallelism), *RUN_FLAGS, *flags,
+                    str(script), str(N))
     assert result.returncode == 0, result.stdout + result.stderr
     match = SUBMITTED.search(result.stdout)
     assert match, result.stdout
@@ -156,19 +163,47 @@ def test_savepoint_stop_and_restore_at_parallelism_2_3_1_gives_the_uninterrupted
     assert ended.returncode == 1 and "already FINISHED" in ended.stderr, ended.stdout + ended.stderr
 
 
-def test_stop_with_drain_finishes_the_job_with_a_savepoint(standalone_cluster: Cluster, tmp_path: Path) -> None:
+def test_stop_with_drain_fires_every_window_and_finishes_with_a_savepoint(
+        standalone_cluster: Cluster, tmp_path: Path) -> None:
+    """`--drain` emits MAX_WATERMARK before the savepoint: every record read lands in a fired window."""
     cluster = standalone_cluster
     assert cluster.rest_address
     output = TaskManagerOutput(cluster)
-    job_id = submit_detached(cluster, 2)
+    job_id = submit_detached(cluster, 2, script=JOBS / "drained_windows.py")
     wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
     stop = yflink("stop", "-m", cluster.rest_address, "-p", str(tmp_path), "--drain", job_id)
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert stop.stdout.startswith(f'Draining job "{job_id}" with a savepoint.\n')
     assert savepoint_path(stop.stdout).parent == tmp_path
     wait_for_state(cluster, job_id, "FINISHED")
-    sums = output.sums()
-    assert sums and all(sums[k] <= total for k, total in expected_sums().items() if k in sums)
+    windows = output.lines(r"window (\d+) (\d+) (\d+)")
+    read = [v["metrics"]["read-records"] for v in job_details(cluster, job_id)["vertices"]
+            if v["name"].startswith("Window")]
+    assert len(read) == 1 and 0 < read[0] < N, read
+    assert sum(int(count) for _, _, count in windows) == read[0]  # the partial last windows fired too
+    assert len({(key, start) for key, start, _ in windows}) == len(windows)  # each window fired once
+
+
+def test_stop_without_drain_keeps_open_windows_for_the_restored_job(standalone_cluster: Cluster,
+                                                                     tmp_path: Path) -> None:
+    """Without `--drain` no window fires at the stop (Flink: the job is suspended, its windows stay in the
+    savepoint); the restored job fires each window once, with all its records."""
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    output = TaskManagerOutput(cluster)
+    job_id = submit_detached(cluster, 2, script=JOBS / "drained_windows.py")
+    wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+    stop = yflink("stop", "-m", cluster.rest_address, "-p", str(tmp_path), job_id)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    path = savepoint_path(stop.stdout)
+    wait_for_state(cluster, job_id, "FINISHED")
+    restored = yflink("run", "-m", cluster.rest_address, "-q", "-p", "3", *RUN_FLAGS, "-s", str(path),
+                      str(JOBS / "drained_windows.py"), str(N))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    windows = output.lines(r"window (\d+) (\d+) (\d+)")
+    fired = [(key, start) for key, start, _ in windows]
+    assert len(set(fired)) == len(fired), "a window fired twice (at the stop and after the restore)"
+    assert sum(int(count) for _, _, count in windows) == N
 
 
 def test_savepoint_errors_on_a_real_cluster(standalone_cluster: Cluster, tmp_path: Path) -> None:
@@ -208,7 +243,7 @@ def test_a_savepoint_of_the_standalone_cluster_restores_on_an_embedded_cluster(
 
 def test_pyflink_job_client_triggers_and_stops_with_savepoints(cluster: Cluster, tmp_path: Path) -> None:
     """`JobClient.trigger_savepoint` / `stop_with_savepoint` from a job script, on both clusters."""
-    result = cluster.run(Path(__file__).parent / "jobs" / "job_client_savepoints.py", str(N), str(tmp_path),
+    result = cluster.run(JOBS / "job_client_savepoints.py", str(N), str(tmp_path),
                          flags=("-q", *RUN_FLAGS))
     assert result.returncode == 0, result.stdout + result.stderr
     taken = re.search(r"^savepoint (\S+)$", result.stdout, re.MULTILINE)

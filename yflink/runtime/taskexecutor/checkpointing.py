@@ -110,6 +110,8 @@ class TaskCheckpointer:
         self._uploads: set[asyncio.Future[bytes]] = set()
         #: a synchronous savepoint this source took and waits on: (checkpoint id, outcome future)
         self._stop: Optional[tuple[int, asyncio.Future[bool]]] = None
+        #: the stop-with-savepoint without --drain (SAVEPOINT_SUSPEND) this task took part in, until it is aborted
+        self._suspended_at: Optional[int] = None
 
     # --- events from the input ------------------------------------------------------------------------------
     def on_barrier(self, channel: int, barrier: CheckpointBarrier) -> None:
@@ -197,6 +199,8 @@ class TaskCheckpointer:
             return False
         for writer in self.writers:
             writer.broadcast_event(barrier)  # flushes the records before the barrier first
+        if barrier.options.snapshot_type is SnapshotType.SAVEPOINT_SUSPEND:
+            self._suspended_at = barrier.checkpoint_id
         sync_ms = int((time.perf_counter() - start) * 1000)
         aligned = self._alignment_started.pop(barrier.checkpoint_id, None)
         alignment_ms = int((start - aligned) * 1000) if aligned is not None else 0
@@ -290,4 +294,13 @@ class TaskCheckpointer:
                     callback(checkpoint_id)
         if self._stop is not None and self._stop[0] == checkpoint_id and not self._stop[1].done():
             self._stop[1].set_result(completed)
+        if not completed and self._suspended_at == checkpoint_id:
+            self._suspended_at = None
+
+    @property
+    def suspended(self) -> bool:
+        """Whether this task took part in a stop-with-savepoint without ``--drain`` that was not aborted: its input
+        then ends without ending event time (Flink: no ``endInput``/``finish``; windows and timers stay in the
+        savepoint for the restored job)."""
+        return self._suspended_at is not None
 

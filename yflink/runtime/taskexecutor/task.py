@@ -165,7 +165,8 @@ class Task:
                 await self._run_input(chain.head)
             if ticker is not None:
                 ticker.cancel()
-            chain.end_input()
+            if self.checkpointer is None or not self.checkpointer.suspended:  # stop without --drain: no end
+                chain.end_input()
             if self.checkpointer is not None and self._stopped_by is None:  # FLIP-147: checkpoints go on
                 await self.checkpointer.wait_for_uploads()
                 self.checkpointer.snapshot_at_end()
