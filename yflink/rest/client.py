@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any, Optional
 
 from yflink.common.errors import ClusterError, ConfigurationError, JobSubmissionError, YFlinkError
@@ -264,7 +265,7 @@ class RestClusterClient:
                                f"disposal of savepoint {savepoint_path}")
         self._raise_failure(operation, f"Disposing savepoint '{savepoint_path}' failed")
 
-    def _poll(self, status: Any, timeout_s: Optional[float], what: str) -> dict[str, Any]:
+    def _poll(self, status: Callable[[], dict[str, Any]], timeout_s: Optional[float], what: str) -> dict[str, Any]:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         poll_s = OPERATION_POLL_MIN_S
         while True:
