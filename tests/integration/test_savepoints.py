@@ -252,3 +252,22 @@ def test_pyflink_job_client_triggers_and_stops_with_savepoints(cluster: Cluster,
     for location in (taken.group(1), stopped.group(1)):
         assert (Path(location.removeprefix("file://")) / "_metadata").is_file()
         assert Path(location.removeprefix("file://")).parent == tmp_path
+
+
+def test_run_from_a_savepoint_with_state_of_a_removed_operator_needs_allow_non_restored_state(
+        standalone_cluster: Cluster, tmp_path: Path) -> None:
+    """A savepoint of the windows job holds state of uid 'windows', which the sums job lacks: refused with a
+    message naming the uid and -n/--allowNonRestoredState; accepted with -n (the source's position still maps)."""
+    cluster = standalone_cluster
+    assert cluster.rest_address
+    job_id = submit_detached(cluster, 1, script=JOBS / "drained_windows.py")
+    wait_for_progress(cluster, job_id, PROGRESS_RECORDS)
+    stop = yflink("stop", "-m", cluster.rest_address, "-p", str(tmp_path), job_id)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    path = str(savepoint_path(stop.stdout))
+    refused = yflink("run", "-m", cluster.rest_address, "-q", *RUN_FLAGS, "-s", path, str(JOB), "100")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "StateAssignmentError" in refused.stderr and "uid 'windows'" in refused.stderr
+    assert "--allowNonRestoredState" in refused.stderr
+    allowed = yflink("run", "-m", cluster.rest_address, "-q", *RUN_FLAGS, "-s", path, "-n", str(JOB), str(N))
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
