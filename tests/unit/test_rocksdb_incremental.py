@@ -37,7 +37,7 @@ from yflink.datastream import ValueStateDescriptor
 from yflink.state.backends.hashmap import HashMapKeyedStateBackend
 from yflink.state.backends.rocksdb import RocksDBKeyedStateBackend, RocksDBSnapshot
 from yflink.state.key_groups import key_group_range
-from yflink.state.snapshot import OperatorSnapshot
+from yflink.state.snapshot import CompositeKeyedSnapshot, OperatorSnapshot
 
 JOB = "ab" * 16
 OP = "cd" * 16
@@ -228,12 +228,16 @@ def test_checkpoint_through_task_state_restores_into_either_backend(tmp_path: Pa
     metadata = CheckpointMetadata(1, JOB, 0, operators=[state])
     assignment = assign_state(metadata, [VertexInfo("v", new, 16, (OP,))])
     restored: dict[Any, Any] = {}
+    composites = 0  # subtasks whose key groups come from two old subtasks' files
     for index in range(new):
         # the JobMaster reads the assignment and ships it pickled in the deployment
         in_jobmaster = restore_operator_snapshots(storage, assignment[("v", index)].operators[OP], index, new)
         keyed = in_jobmaster[index].keyed
-        if source == "rocksdb-incremental" and old == new:  # one source: the task downloads the files, not the JM
-            assert isinstance(keyed, RocksDBSnapshot) and keyed.path is None
+        if source == "rocksdb-incremental":  # the task downloads the files, not the JobMaster
+            parts = keyed.parts if isinstance(keyed, CompositeKeyedSnapshot) else [keyed]
+            assert isinstance(keyed, RocksDBSnapshot if len(parts) == 1 else CompositeKeyedSnapshot)
+            composites += len(parts) > 1
+            assert all(isinstance(p, RocksDBSnapshot) and p.path is None for p in parts)
         snapshots = pickle.loads(pickle.dumps(in_jobmaster))
         reader = backend(target, index, new)
         reader.restore([s.keyed for s in snapshots if s.keyed is not None])
@@ -244,3 +248,4 @@ def test_checkpoint_through_task_state_restores_into_either_backend(tmp_path: Pa
         assert all(reader.key_group_of(k) in reader.key_group_range for k in table)
         restored.update(table)
     assert restored == expected
+    assert composites == (1 if source == "rocksdb-incremental" and (old, new) == (2, 3) else 0)

@@ -18,7 +18,8 @@ keyed state comes from one incremental handle gets a *remote*
 :class:`~yflink.state.backends.rocksdb.RocksDBSnapshot` (the meta stream read, the files not): it travels to the
 task in the deployment, where a RocksDB backend downloads the files beside its database and opens them (same
 key-group range) or copies the key groups it needs, and a hashmap backend downloads and reads them canonically.
-Several sources (rescaling) are merged canonically in the JobMaster. Downloads are deleted once used.
+Several sources (rescaling) travel as a :class:`~yflink.state.snapshot.CompositeKeyedSnapshot` of remote ones,
+merged on the task. Downloads are deleted once used.
 
 Source of the semantics: Flink documentation "Large State Tuning" > Incremental Checkpoints,
 ``RocksIncrementalSnapshotStrategy``, ``RocksDBIncrementalRestoreOperation`` and ``SharedStateRegistry``.
@@ -44,7 +45,7 @@ from yflink.checkpoint.storage import METADATA_FILE_NAME, CheckpointStorage
 from yflink.fs.base import get_file_system, join, name_of, normalize, parent_of
 from yflink.state.backends.rocksdb import RocksDBSnapshot
 from yflink.state.key_groups import key_group_range
-from yflink.state.snapshot import KeyedStateSnapshot
+from yflink.state.snapshot import CompositeKeyedSnapshot, KeyedStateSnapshot
 
 __all__ = ["is_incremental_target", "read_incremental", "read_incremental_keyed", "write_incremental"]
 
@@ -159,24 +160,16 @@ def read_incremental_keyed(storage: CheckpointStorage, handles: list[Incremental
                            full: Optional[KeyedStateSnapshot], subtask_index: int,
                            parallelism: int) -> KeyedStateSnapshot:
     """The keyed state new subtask ``subtask_index`` of ``parallelism`` restores from incremental ``handles``
-    (plus ``full``, what full handles gave): the downloaded :class:`RocksDBSnapshot` itself when it is the only
-    source, else the canonical merge of the subtask's key groups.
+    (plus ``full``, what its full handles gave): a remote :class:`RocksDBSnapshot` when it is the only source,
+    else a :class:`CompositeKeyedSnapshot` of remote ones (and ``full``) cut to the subtask's key groups. Nothing
+    is downloaded here: the files are fetched where the state is restored (the task).
 
     Raises:
-        FileSystemError: a file cannot be read.
+        FileSystemError: a meta stream cannot be read.
     """
-    if len(handles) == 1 and full is None:  # downloaded where it is restored (the task)
-        return read_incremental(storage, handles[0], lazy=True)
-    merged = full if full is not None else KeyedStateSnapshot(max_parallelism=0)  # set from the downloads
-    for handle in handles:
-        snapshot = read_incremental(storage, handle)
-        merged.max_parallelism = snapshot.max_parallelism
-        own = key_group_range(snapshot.max_parallelism, parallelism, subtask_index)
-        merged.kinds.update(snapshot.kinds)
-        merged.ttl_states |= snapshot.ttl_states
-        for group, states in snapshot.groups.items():  # materialised, then the download is deleted
-            if group in own:
-                target = merged.groups.setdefault(group, {})
-                for name, table in states.items():
-                    target.setdefault(name, {}).update(table)
-    return merged
+    remote = [read_incremental(storage, handle, lazy=True) for handle in handles]
+    if len(remote) == 1 and full is None:
+        return remote[0]
+    parts: list[KeyedStateSnapshot] = [*remote, *([full] if full is not None else [])]
+    own = key_group_range(parts[0].max_parallelism, parallelism, subtask_index)
+    return CompositeKeyedSnapshot(parts, own)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-__all__ = ["KeyedStateSnapshot", "OperatorSnapshot", "OperatorStateSnapshot", "keyed_state_for",
-           "operator_state_for"]
+__all__ = ["CompositeKeyedSnapshot", "KeyedStateSnapshot", "OperatorSnapshot", "OperatorStateSnapshot",
+           "keyed_state_for", "operator_state_for"]
 
 
 @dataclass
@@ -71,6 +71,56 @@ class OperatorSnapshot:
     parallelism: int
     keyed: Optional[KeyedStateSnapshot] = None
     operator: Optional[OperatorStateSnapshot] = None
+
+
+class CompositeKeyedSnapshot(KeyedStateSnapshot):
+    """The keyed state of ``key_groups`` gathered from several snapshots (``parts``) when ``groups`` is first read,
+    not when it is put together: the JobMaster assembles it from handles, the restoring task reads it (a RocksDB
+    part downloads its files only there; a RocksDB backend takes the parts one by one).
+
+    Raises:
+        ValueError: the parts were taken with different max parallelisms.
+    """
+
+    def __init__(self, parts: list[KeyedStateSnapshot], key_groups: range) -> None:
+        max_parallelisms = {p.max_parallelism for p in parts}
+        if len(max_parallelisms) != 1:
+            raise ValueError(f"Keyed state snapshots disagree on the max parallelism: {sorted(max_parallelisms)}; "
+                             "the max parallelism of an operator cannot change across restores")
+        super().__init__(max_parallelism=max_parallelisms.pop())
+        for part in parts:
+            self.kinds.update(part.kinds)
+            self.ttl_states |= part.ttl_states
+        self.parts = parts
+        self.key_groups_wanted = key_groups
+        self._merged: Optional[dict[int, dict[str, dict[Any, Any]]]] = None
+
+    @property  # type: ignore[override]
+    def groups(self) -> dict[int, dict[str, dict[Any, Any]]]:
+        if self._merged is None:
+            merged: dict[int, dict[str, dict[Any, Any]]] = {}
+            for part in self.parts:
+                iter_groups = getattr(part, "iter_groups", None)  # a RocksDB part: only the wanted key groups
+                if iter_groups is not None:
+                    wanted = range(max(self.key_groups_wanted.start, part.key_group_range.start),  # type: ignore
+                                   min(self.key_groups_wanted.stop, part.key_group_range.stop))  # type: ignore
+                    pairs = list(iter_groups(wanted))
+                    release = getattr(part, "release", None)
+                    if getattr(part, "owned", False) and callable(release):
+                        release()
+                else:
+                    pairs = [(g, t) for g, t in part.groups.items() if g in self.key_groups_wanted]
+                for group, states in pairs:
+                    if states:
+                        target = merged.setdefault(group, {})
+                        for name, table in states.items():
+                            target.setdefault(name, {}).update(table)
+            self._merged = merged
+        return self._merged
+
+    @groups.setter
+    def groups(self, value: dict[int, dict[str, dict[Any, Any]]]) -> None:
+        self._merged = value if value else None
 
 
 def keyed_state_for(snapshots: list[KeyedStateSnapshot], key_groups: range) -> KeyedStateSnapshot:

@@ -55,7 +55,7 @@ from yflink.state.backends.hashmap import HashMapKeyedStateBackend
 from yflink.state.backends.ttl import _MISSING as _TTL_MISSING
 from yflink.state.backends.ttl import live_entry
 from yflink.state.key_groups import assign_to_key_group
-from yflink.state.snapshot import KeyedStateSnapshot, keyed_state_for
+from yflink.state.snapshot import CompositeKeyedSnapshot, KeyedStateSnapshot, keyed_state_for
 
 __all__ = ["DEFAULT_CACHE_ENTRIES", "RocksDBKeyedStateBackend", "RocksDBSnapshot", "RocksDBTable", "UploadRegistry"]
 
@@ -682,6 +682,7 @@ class RocksDBKeyedStateBackend(HashMapKeyedStateBackend):
             if snapshot.max_parallelism != self.max_parallelism:
                 raise ValueError(f"Cannot restore keyed state taken with max parallelism {snapshot.max_parallelism}"
                                  f" into an operator with max parallelism {self.max_parallelism}")
+        snapshots = [part for s in snapshots for part in (s.parts if isinstance(s, CompositeKeyedSnapshot) else [s])]
         rocks = [s for s in snapshots if isinstance(s, RocksDBSnapshot)]
         canonical = [s for s in snapshots if not isinstance(s, RocksDBSnapshot)]
         own = self.key_group_range
