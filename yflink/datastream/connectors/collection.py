@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from yflink.datastream.connectors.base import PolledBatch, Source, SourceReader
+from yflink.datastream.connectors.positions import Progression, even_share, non_empty
 from yflink.streaming.operators.base import TaskInfo
 
 __all__ = ["CollectionSource"]
@@ -36,29 +37,57 @@ class CollectionSource(Source):
 
 
 class CollectionReader(SourceReader):
-    """Reads one subtask's elements. Position: :attr:`next_index` (index into this subtask's share)."""
+    """Reads one subtask's elements. Position: the index progressions still to read, ``[(first, stop, step)]``
+    (indices into the collection; a fresh subtask ``i`` of ``p`` has ``[(i, len, p)]``).
+
+    On restore at any parallelism every subtask sees every old subtask's progressions (union list state) and
+    reads an even share of the elements still unread (:func:`~yflink.datastream.connectors.positions.even_share`).
+    """
 
     def __init__(self, elements: list[Any]) -> None:
         self.elements = elements
-        self.share: list[Any] = []
-        self.next_index = 0
+        self.ranges: list[Progression] = []
+        self._task: tuple[int, int] = (0, 1)  # (subtask index, parallelism), set by open()
 
     def open(self, task_info: TaskInfo) -> None:
-        p = task_info.parallelism
-        self.share = self.elements if p == 1 else self.elements[task_info.subtask_index::p]
+        self._task = (task_info.subtask_index, task_info.parallelism)
+        self.ranges = non_empty([(task_info.subtask_index, len(self.elements), task_info.parallelism)])
 
-    def snapshot_state(self) -> int:
-        """The position to resume from: :attr:`next_index`."""
-        return self.next_index
+    @property
+    def next_index(self) -> int:
+        """How many elements of this subtask's share ``i, i + p, ...`` were read (meaningful unless the reader
+        was restored at another parallelism)."""
+        index, parallelism = self._task
+        if not self.ranges:
+            return len(range(index, len(self.elements), parallelism))
+        return (self.ranges[0][0] - index) // parallelism
 
-    def restore_state(self, state: int) -> None:
-        """Resume at ``state`` (called after :meth:`open`)."""
-        self.next_index = int(state)
+    def snapshot_state(self) -> list[Progression]:
+        """The index progressions still to read."""
+        return non_empty(self.ranges)
+
+    def restore_state(self, state: int | list[Progression]) -> None:
+        """Read exactly the progressions ``state`` (called after :meth:`open`); a bare int (older snapshots) is
+        the position in this subtask's share ``i, i + p, ...``."""
+        if isinstance(state, int):
+            index, parallelism = self._task
+            self.ranges = non_empty([(index + parallelism * int(state), len(self.elements), parallelism)])
+            return
+        self.ranges = non_empty(state)
+
+    def restore_positions(self, positions: list[list[Progression]]) -> None:
+        """Restore from every old subtask's progressions: this subtask reads its even share of the rest."""
+        index, parallelism = self._task
+        self.restore_state(even_share((p for state in positions for p in state), index, parallelism))
 
     def poll_batch(self, max_records: int) -> PolledBatch:
-        first = self.next_index
-        if first >= len(self.share):
+        while self.ranges and not len(range(*self.ranges[0])):
+            self.ranges.pop(0)
+        if not self.ranges:
             return None
-        self.next_index = min(first + max_records, len(self.share))
+        first, stop, step = self.ranges[0]
+        end = min(stop, first + max_records * step)
+        values = self.elements[first:end:step]
+        self.ranges[0] = (first + len(values) * step, stop, step)
         timestamps: list[int] | None = None
-        return self.share[first:self.next_index], timestamps
+        return values, timestamps

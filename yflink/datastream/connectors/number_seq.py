@@ -6,6 +6,7 @@ Source of the semantics: Flink ``org.apache.flink.api.connector.source.lib.Numbe
 from __future__ import annotations
 
 from yflink.datastream.connectors.base import PolledBatch, Source, SourceReader
+from yflink.datastream.connectors.positions import even_share
 from yflink.streaming.operators.base import TaskInfo
 
 __all__ = ["NumberSequenceSource"]
@@ -86,18 +87,9 @@ class NumberSequenceReader(SourceReader):
     def restore_positions(self, positions: list[list[tuple[int, int]]]) -> None:
         """Restore from every old subtask's ranges (called after :meth:`open`): this subtask reads the
         ``index``-th of ``parallelism`` even shares of all numbers still unread."""
-        ranges = sorted((int(a), int(b)) for state in positions for a, b in state if int(a) < int(b))
-        total = sum(b - a for a, b in ranges)
         index, parallelism = self._task
-        lo, hi = total * index // parallelism, total * (index + 1) // parallelism
-        share: list[tuple[int, int]] = []
-        offset = 0
-        for a, b in ranges:  # the numbers at offsets [lo, hi) of the concatenated ranges
-            first, last = max(a, a + lo - offset), min(b, a + hi - offset)
-            if first < last:
-                share.append((first, last))
-            offset += b - a
-        self.restore_state(share)
+        share = even_share(([a, b, 1] for state in positions for a, b in state), index, parallelism)
+        self.restore_state([(a, b) for a, b, _ in share])
 
     def poll_batch(self, max_records: int) -> PolledBatch:
         while self.next_value >= self.stop and self.pending:

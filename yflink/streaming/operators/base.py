@@ -187,10 +187,12 @@ class SourceOperator(StreamOperator):
         restore = getattr(self.reader, "restore_state", None)
         restore_all = getattr(self.reader, "restore_positions", None)
         if backend is not None and backend.restored:
+            positions = backend.get_list_state(_READER_STATE).get()  # one per subtask (older snapshots too)
             if callable(restore_all):  # every old subtask's position: the reader takes its share at any parallelism
-                restore_all(backend.get_union_list_state(_READER_POSITIONS).get())
-                return
-            positions = backend.get_list_state(_READER_STATE).get()
+                union = backend.get_union_list_state(_READER_POSITIONS).get()
+                if union or not positions:
+                    restore_all(union)
+                    return
             if positions and callable(restore):
                 restore(positions[0])
 
