@@ -10,8 +10,9 @@ ResourceManager starts a local TaskManager when a restart finds too few slots (F
 do the same with containers). At least 5 kills per run of a TaskManager running the job's tasks, at a random
 moment while all tasks run, one of them while a checkpoint is in progress (a ``chk-<n>`` directory without
 ``_metadata`` before and right after the kill); now and then another TaskManager is killed while the job
-recovers. The job runs slowly until the
-kills are done (a marker file tells it to go fast), so the number of kills does not depend on the machine's speed.
+recovers. A third test kills slot workers instead: each kill must cost exactly one restart. The job runs slowly
+until the kills are done (a marker file tells it to go fast), so the number of kills does not depend on the
+machine's speed.
 
 Flink documentation: "Task Failure Recovery" (fixed-delay), "Checkpointing" (exactly-once vs. at-least-once),
 "FileSink" and "Fault Tolerance Guarantees of Data Sources and Sinks". The seed is printed; rerun one with
@@ -126,25 +127,29 @@ class ChaosCluster:
                 found.append(p)
         return found
 
-    def busy_taskmanagers(self) -> list[psutil.Process]:
-        """TaskManager processes whose slot workers run subtasks of the job (found by the workers' data ports)."""
+    def busy_slot_workers(self) -> list[psutil.Process]:
+        """Slot worker processes of this cluster that run subtasks of the job (found by their data ports)."""
         ports = {int(s["endpoint"].rsplit(":", 1)[1]) for s in self.subtasks()
                  if s["status"] == "RUNNING" and s["endpoint"].rsplit(":", 1)[-1].isdigit()}
-        found: dict[int, psutil.Process] = {}
-        jobmanager = self.jobmanager_pid()
-        for p in psutil.process_iter(["cmdline"]):
-            cmd = p.info["cmdline"] or []
-            if "slot-worker" not in cmd or "yflink.runtime.entrypoints" not in cmd:
-                continue
+        found = []
+        for tm in self.taskmanagers():
             try:
-                listening = {c.laddr.port for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
-                parent = p.parent()
+                for worker in tm.children():
+                    if {c.laddr.port for c in worker.net_connections("tcp") if c.status == psutil.CONN_LISTEN} & ports:
+                        found.append(worker)
             except psutil.Error:
                 continue
-            if parent is None or not listening & ports:
+        return found
+
+    def busy_taskmanagers(self) -> list[psutil.Process]:
+        """TaskManager processes whose slot workers run subtasks of the job."""
+        found: dict[int, psutil.Process] = {}
+        for worker in self.busy_slot_workers():
+            try:
+                parent = worker.parent()
+            except psutil.Error:
                 continue
-            ours = str(self.pid_dir) in " ".join(parent.cmdline()) or parent.ppid() == jobmanager
-            if ours:
+            if parent is not None:
                 found[parent.pid] = parent
         return list(found.values())
 
@@ -189,9 +194,11 @@ def kill_during_checkpoint(cluster: ChaosCluster, victim: psutil.Process, job_di
     return None
 
 
-def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
-    """Submit the job, kill busy TaskManagers at random moments (>= KILLS, >= 1 during a checkpoint), let the
-    job finish; returns the committed lines."""
+def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "taskmanager",
+                   kills_wanted: int = KILLS) -> list[str]:
+    """Submit the job, kill busy TaskManagers (``kind`` "taskmanager") or slot workers ("slot-worker") at random
+    moments (>= ``kills_wanted``, >= 1 during a checkpoint), let the job finish; returns the committed lines.
+    With slot workers, every kill must cost exactly one restart."""
     rng = random.Random(seed)
     fast = cluster.pid_dir / "go-fast"
     submitted = yflink("run", "-d", "-m", cluster.address, str(JOBS / "chaos_counts_to_files.py"), str(N),
@@ -200,12 +207,14 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
     cluster.job_id = wait_for(lambda: next((j["id"] for j in cluster.rest("/jobs")["jobs"]), None), 60, "the job")
     job_dir = cluster.pid_dir / "checkpoints" / cluster.job_id
     kills, during_checkpoint = 0, list[str]()
+    wait_for(lambda: cluster.rest(f"/jobs/{cluster.job_id}/checkpoints")["counts"]["completed"] >= 1, 30,
+             "a first completed checkpoint")  # from here on, every restart restores one
     started = time.monotonic()
-    while kills < KILLS or not during_checkpoint:
-        assert time.monotonic() - started < 15 * KILLS, f"kills took too long: {cluster.log}"
+    while kills < kills_wanted or not during_checkpoint:
+        assert time.monotonic() - started < 15 * kills_wanted, f"kills took too long: {cluster.log}"
         attempts = wait_for(cluster.running_attempts, 30, "the job to run (again)")
         time.sleep(rng.uniform(0.1, 1.5))  # a random moment while it runs
-        victims = cluster.busy_taskmanagers()
+        victims = cluster.busy_taskmanagers() if kind == "taskmanager" else cluster.busy_slot_workers()
         assert victims, (f"no TaskManager runs the job's tasks: job {cluster.rest(f'/jobs/{cluster.job_id}')['state']},"
                          f" subtasks {[(s['status'], s['endpoint']) for s in cluster.subtasks()]}, TaskManagers "
                          f"{[p.pid for p in cluster.taskmanagers()]}; kills: {cluster.log}")
@@ -221,7 +230,7 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
             cluster.log.append(f"kill {victim.pid}")
         kills += 1
         killed_at = time.monotonic()
-        if rng.random() < 0.25:  # and once more while it recovers (detecting the loss, restarting, deploying)
+        if kind == "taskmanager" and rng.random() < 0.25:  # once more while it recovers (restarting, deploying)
             time.sleep(rng.uniform(0.1, 1.0))
             others = cluster.taskmanagers()
             if others:
@@ -242,7 +251,9 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int) -> list[str]:
     stats = cluster.rest(f"/jobs/{cluster.job_id}/checkpoints")
     print(f"checkpoint counts: {stats['counts']}")
     assert stats["counts"]["restored"] >= 1, stats
-    assert kills >= KILLS and during_checkpoint, cluster.log
+    if kind == "slot-worker":  # one failure, one restart (not one per deployment into the dead worker's slot)
+        assert stats["counts"]["restored"] == kills, (stats, cluster.log)
+    assert kills >= kills_wanted and during_checkpoint, cluster.log
     return committed_lines(output)
 
 
@@ -271,3 +282,13 @@ def test_random_taskmanager_kills_at_least_once_loses_nothing(chaos_cluster: Cha
     assert not missing, f"{len(missing)} numbers lost, first {missing[:10]}; kills: {chaos_cluster.log}"
     lost_counts = sorted(set(expected_counts(N)) - set(counts))  # a replay counts again, never fewer
     assert not lost_counts, f"{len(lost_counts)} (key, count) pairs never written, first {lost_counts[:10]}"
+
+
+@pytest.mark.parametrize("chaos_cluster", ["EXACTLY_ONCE"], indirect=True)
+def test_random_slot_worker_kills_restart_once_each_exactly_once(chaos_cluster: ChaosCluster, tmp_path: Path) -> None:
+    """A slot worker (the process of one slot) SIGKILLed: its TaskManager fails its tasks and starts a new one;
+    the job restarts once per kill and the committed output is still exact."""
+    committed = run_with_kills(chaos_cluster, tmp_path / "out", chaos_seed(), kind="slot-worker", kills_wanted=4)
+    numbers, counts = parse(committed)
+    assert not differences(numbers, Counter(range(1, N + 1))), differences(numbers, Counter(range(1, N + 1)))
+    assert not differences(counts, expected_counts(N)), differences(counts, expected_counts(N))

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT_S = 60.0
 TASK_CANCELLATION_TIMEOUT_S = 30.0  # a task not CANCELED by then has its slot worker killed
-WORKER_RESPAWN_DELAY_S = 1.0  # pause before a dead slot worker is replaced
+WORKER_RESPAWN_DELAY_S = 1.0  # least time between two starts of a slot's worker (one that keeps dying)
+WORKER_WATCH_INTERVAL_S = 0.2  # how often the TaskExecutor looks for dead slot workers
 
 
 @dataclass
@@ -41,12 +42,17 @@ class WorkerHandle:
     registered: asyncio.Event = field(default_factory=asyncio.Event)
     control_address: str = ""
     data_address: str = ""
+    started_at: float = field(default_factory=time.monotonic)  # time.monotonic() of the spawn, s
 
 
 @dataclass
 class Slot:
+    """One task slot. ``worker`` is None while its dead worker waits to be replaced (``respawn_at``, monotonic
+    s): the slot then refuses slot requests and deployments."""
+
     index: int
     worker: Optional[WorkerHandle] = None
+    respawn_at: Optional[float] = None
     allocation_id: str = ""
     job_id: str = ""
     job_master_address: str = ""
@@ -210,13 +216,22 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
 
     async def _watch_workers(self) -> None:
         while True:
-            await asyncio.sleep(0.2)
-            for slot in self.slots:
-                worker = slot.worker
-                if worker is None or worker.popen.poll() is None:
-                    continue
+            await asyncio.sleep(WORKER_WATCH_INTERVAL_S)
+            await self._check_workers()
+
+    async def _check_workers(self) -> None:
+        """One round of slot worker supervision: a dead worker fails its tasks and leaves its slot at once (so
+        no slot request or deployment goes to it), and is replaced no sooner than WORKER_RESPAWN_DELAY_S after
+        its own start (a worker that keeps dying is restarted at most that often); a new worker that registers
+        makes its slot available to the ResourceManager again (:meth:`RegisterSlotWorker`)."""
+        now = time.monotonic()
+        for slot in self.slots:
+            worker = slot.worker
+            if worker is not None and worker.popen.poll() is not None:
                 code = worker.popen.returncode
                 log.error("Slot worker %d (pid %d) exited with code %s", slot.index, worker.popen.pid, code)
+                slot.worker = None
+                slot.respawn_at = max(now, worker.started_at + WORKER_RESPAWN_DELAY_S)
                 for execution_id, tdd in list(slot.executions.items()):
                     await self._forward_state(slot, pb.TaskExecutionState(
                         job_id=tdd.job_id, job_master_id=tdd.job_master_id, execution_id=execution_id,
@@ -224,18 +239,21 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                         failure=f"The slot worker process of slot {slot.index} on TaskManager {self.resource_id} "
                                 f"(pid {worker.popen.pid}) exited with code {code}."))
                 slot.executions.clear()
-                if not self._stopping:
-                    # A worker that keeps dying is restarted at most every WORKER_RESPAWN_DELAY_S.
-                    await asyncio.sleep(WORKER_RESPAWN_DELAY_S)
-                    slot.worker = self._spawn_worker(slot.index)
+            if slot.worker is None and slot.respawn_at is not None and now >= slot.respawn_at \
+                    and not self._stopping:
+                slot.respawn_at = None
+                slot.worker = self._spawn_worker(slot.index)
 
     # --- TaskExecutorGateway -------------------------------------------------------------------------
     async def RegisterSlotWorker(self, request: pb.SlotWorkerRegistration, context: Any) -> pb.Empty:
         slot = self.slots[request.slot_index]
         if slot.worker is not None and slot.worker.popen.pid == request.pid:
+            replacement = self._registered.is_set()  # a worker started after the TaskManager registered
             slot.worker.control_address = request.control_address
             slot.worker.data_address = request.data_address
             slot.worker.registered.set()
+            if replacement and not slot.allocation_id:
+                asyncio.get_running_loop().create_task(self._notify_slot_available(slot, ""))
         return pb.Empty()
 
     async def RequestSlot(self, request: pb.TaskExecutorSlotRequest, context: Any) -> pb.TaskExecutorSlotReply:
@@ -255,8 +273,10 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         return pb.TaskExecutorSlotReply(accepted=True)
 
     async def _offer(self, slot: Slot) -> None:
-        assert slot.worker is not None
         allocation_id = slot.allocation_id
+        if slot.worker is None:  # its worker died since the slot request was accepted
+            await self._free(slot, f"the worker of slot {slot.index} died")
+            return
         try:
             reply = await call("OfferSlots", self.channels.job_master(slot.job_master_address).OfferSlots(
                 pb.OfferSlotsRequest(job_id=slot.job_id, job_master_id=slot.job_master_id,
@@ -327,6 +347,11 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                     pass
         slot.free()
         log.info("Freed slot %d (allocation %s): %s", slot.index, allocation_id, cause)
+        await self._notify_slot_available(slot, allocation_id)
+
+    async def _notify_slot_available(self, slot: Slot, allocation_id: str) -> None:
+        """Tell the ResourceManager that ``slot`` (freed from ``allocation_id``, or "" for a slot whose worker
+        was replaced) may serve slot requests again."""
         try:
             await call("NotifySlotAvailable", self.channels.resource_manager(self.jobmanager_address)
                        .NotifySlotAvailable(pb.SlotAvailable(resource_id=self.resource_id, slot_index=slot.index,
