@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
 from yflink.checkpoint.errors import CheckpointMetadataError
+from yflink.checkpoint.storage import METADATA_FILE_NAME
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.common.errors import ConfigurationError, JobSubmissionError
@@ -31,7 +32,6 @@ from yflink.runtime.resourcemanager import ResourceManager
 
 log = logging.getLogger(__name__)
 SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")  # Flink's SavepointFormatType
-METADATA_FILE_NAME = "_metadata"
 
 
 def delete_savepoint(pointer: str) -> str:
