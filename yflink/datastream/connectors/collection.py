@@ -76,8 +76,12 @@ class CollectionReader(SourceReader):
         self.ranges = non_empty(state)
 
     def restore_positions(self, positions: list[list[Progression]]) -> None:
-        """Restore from every old subtask's progressions: this subtask reads its even share of the rest."""
+        """Restore from every old subtask's progressions, in subtask order: at the same parallelism this subtask
+        resumes its own; at another, it reads its even share of the rest."""
         index, parallelism = self._task
+        if len(positions) == parallelism:
+            self.restore_state(positions[index])
+            return
         self.restore_state(even_share((p for state in positions for p in state), index, parallelism))
 
     def poll_batch(self, max_records: int) -> PolledBatch:

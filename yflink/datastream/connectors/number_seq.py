@@ -85,9 +85,13 @@ class NumberSequenceReader(SourceReader):
         (self.next_value, self.stop), self.pending = ranges[0], ranges[1:]
 
     def restore_positions(self, positions: list[list[tuple[int, int]]]) -> None:
-        """Restore from every old subtask's ranges (called after :meth:`open`): this subtask reads the
-        ``index``-th of ``parallelism`` even shares of all numbers still unread."""
+        """Restore from every old subtask's ranges, in subtask order (called after :meth:`open`): at the same
+        parallelism this subtask resumes its own; at another, it reads the ``index``-th of ``parallelism`` even
+        shares of all numbers still unread."""
         index, parallelism = self._task
+        if len(positions) == parallelism:  # the same parallelism: every subtask resumes its own ranges
+            self.restore_state(positions[index])
+            return
         share = even_share(([a, b, 1] for state in positions for a, b in state), index, parallelism)
         self.restore_state([(a, b) for a, b, _ in share])
 

@@ -2,8 +2,9 @@
 
 A position is a list of index progressions still to read, ``(first, stop, step)`` as in ``range`` (stop
 exclusive). On restore every new subtask receives every old subtask's progressions (union list state, see
-``SourceOperator``) and reads :func:`even_share` of them: the new subtasks together read each remaining index exactly
-once, and their shares differ by at most one index. Used by ``NumberSequenceSource`` (numbers, step 1) and
+``SourceOperator``, in old subtask order): at the same parallelism each subtask resumes its own; at another it reads
+:func:`even_share` of them, so the new subtasks together read each remaining index exactly once and their shares
+differ by at most one index. Used by ``NumberSequenceSource`` (numbers, step 1) and
 ``CollectionSource`` (indices into the collection, step = the old parallelism).
 """
 
