@@ -278,6 +278,32 @@ def test_dispose_deletes_the_working_directory(rocks: Any) -> None:
     assert not os.path.exists(backend.working_dir)
 
 
+def test_a_snapshot_being_uploaded_outlives_its_disposed_backend(rocks: Any) -> None:
+    """The operator chain closes (and disposes the backend) while the upload thread may still read the last
+    snapshot: its files stay until it is released."""
+    backend = rocks()
+    backend.set_current_key("a")
+    backend.get_state(ValueStateDescriptor("v")).update(1)
+    snapshot = backend.snapshot()
+    backend.dispose()
+    assert not [p for p in os.listdir(backend.working_dir) if p.startswith("db")]
+    assert snapshot.groups == {assign_to_key_group("a", 128): {"v": {"a": 1}}}
+    snapshot.release()
+    assert not os.path.exists(backend.working_dir)
+
+
+def test_working_directories_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    """A slot worker killed with SIGKILL cannot clean up: the next backend under the same directory does."""
+    root = tmp_path / "yflink-rocksdb"
+    dead = root / "job-x_pid999999999_0123abcd_xyz"  # no such process
+    (dead / "db").mkdir(parents=True)
+    alive = root / f"job-y_pid{os.getppid()}_0123abcd_xyz"
+    (alive / "db").mkdir(parents=True)
+    backend = RocksDBKeyedStateBackend(128, local_dir=str(tmp_path))
+    assert not dead.exists() and alive.exists()
+    backend.dispose()
+
+
 def test_pyflink_set_state_backend_writes_the_configuration(tmp_path: Path) -> None:
     """PyFlink: env.set_state_backend(EmbeddedRocksDBStateBackend(True)) selects rocksdb with incremental
     checkpoints; tasks create their backends from those keys."""
