@@ -252,8 +252,12 @@ class TaskCheckpointer:
         """The task reached the end of its input (after ``end_input``): acknowledge its final state, inline, as
         checkpoint :data:`FINAL_SNAPSHOT_ID`, so checkpoints go on after it finished (FLIP-147): the JobMaster
         counts this state for every later checkpoint (a restore resumes a source at its end, not its start).
-        Call after :meth:`wait_for_uploads`, so this ack follows every earlier one. A failure only logs (the job
-        then takes no more checkpoints)."""
+
+        Operator state only (source positions, sink committables, broadcast state): keyed state is left out, since
+        a task ends only when every input ended, and a keyed task's inputs come from every upstream subtask, so no
+        record can reach any keyed state of that operator again (its timers fired with the MAX watermark). This
+        keeps the end of a job with large keyed state cheap. Call after :meth:`wait_for_uploads`, so this ack
+        follows every earlier one. A failure only logs (the job then takes no more checkpoints)."""
         from yflink.streaming.operators.state_handling import snapshot_state
 
         assert self.chain is not None
@@ -261,7 +265,7 @@ class TaskCheckpointer:
             state: TaskStateSnapshot = {}
             for node_id in self.chain.spec.order:
                 snapshot = snapshot_state(self.chain.spec.operators[node_id].operator, FINAL_SNAPSHOT_ID,
-                                          int(time.time() * 1000))
+                                          int(time.time() * 1000), include_keyed=False)
                 handles = write_operator_snapshot(self.storage, None, snapshot, self.key_groups)
                 if not handles.is_empty():
                     state[self.operator_ids[node_id]] = handles

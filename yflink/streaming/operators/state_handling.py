@@ -98,8 +98,10 @@ def ensure_initialized(operator: Any) -> None:
         initialize_state(operator, None)
 
 
-def snapshot_state(operator: Any, checkpoint_id: int = 0, timestamp: int = 0) -> OperatorSnapshot:
-    """Snapshot ``operator``'s keyed and operator state (after its CheckpointedFunction updated it).
+def snapshot_state(operator: Any, checkpoint_id: int = 0, timestamp: int = 0, *,
+                   include_keyed: bool = True) -> OperatorSnapshot:
+    """Snapshot ``operator``'s keyed and operator state (after its CheckpointedFunction updated it);
+    ``include_keyed=False`` leaves keyed state out (a finished task's final state: no input can reach it again).
 
     Raises:
         UserFunctionError: the function's ``snapshot_state`` raised.
@@ -114,7 +116,7 @@ def snapshot_state(operator: Any, checkpoint_id: int = 0, timestamp: int = 0) ->
     if callable(hook):
         hook(checkpoint_id)
     task = operator.task_info
-    keyed = operator.keyed_backend.snapshot() if operator.keyed_backend is not None else None
+    keyed = operator.keyed_backend.snapshot() if include_keyed and operator.keyed_backend is not None else None
     op_backend: Optional[OperatorStateBackend] = getattr(operator, "operator_state_backend", None)
     op_state = op_backend.snapshot() if op_backend is not None else None
     return OperatorSnapshot(task.subtask_index, task.parallelism, keyed, op_state)
