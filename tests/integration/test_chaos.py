@@ -9,10 +9,11 @@ A private standalone cluster (2 TaskManagers x 2 slots) runs ``jobs/chaos_counts
 ResourceManager starts a local TaskManager when a restart finds too few slots (Flink's active resource managers
 do the same with containers). At least 5 kills per run of a TaskManager running the job's tasks, at a random
 moment while all tasks run, one of them while a checkpoint is in progress (a ``chk-<n>`` directory without
-``_metadata`` before and right after the kill); now and then another TaskManager is killed while the job
-recovers. A third test kills slot workers instead: each kill must cost exactly one restart. The job runs slowly
-until the kills are done (a marker file tells it to go fast), so the number of kills does not depend on the
-machine's speed.
+``_metadata`` before and right after the kill), one right after a checkpoint completed (its ``_metadata``
+appeared: the FileSink's commit may be lost with the process, so the restore must commit again); now and then
+another TaskManager is killed while the job recovers. A third test kills slot workers instead: each kill must
+cost exactly one restart. The job runs slowly until the kills are done (a marker file tells it to go fast), so
+the number of kills does not depend on the machine's speed.
 
 Flink documentation: "Task Failure Recovery" (fixed-delay), "Checkpointing" (exactly-once vs. at-least-once),
 "FileSink" and "Fault Tolerance Guarantees of Data Sources and Sinks". The seed is printed; rerun one with
@@ -194,6 +195,23 @@ def kill_during_checkpoint(cluster: ChaosCluster, victim: psutil.Process, job_di
     return None
 
 
+def kill_after_completion(cluster: ChaosCluster, victim: psutil.Process, job_dir: Path,
+                          timeout_s: float) -> str | None:
+    """SIGKILL ``victim`` as soon as the next checkpoint's ``_metadata`` appears (the checkpoint completed; the
+    FileSink's commit of its pending files may or may not have happened: the restore commits them again). The
+    checkpoint's name, or None when none completed within ``timeout_s``."""
+    done = {d.name for d in job_dir.glob("chk-*") if (d / "_metadata").exists()}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        new = [d.name for d in job_dir.glob("chk-*") if d.name not in done and (d / "_metadata").exists()]
+        if new:
+            victim.send_signal(signal.SIGKILL)
+            cluster.log.append(f"kill {victim.pid} right after {new[0]} completed")
+            return new[0]
+        time.sleep(0.003)
+    return None
+
+
 def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "taskmanager",
                    kills_wanted: int = KILLS) -> list[str]:
     """Submit the job, kill busy TaskManagers (``kind`` "taskmanager") or slot workers ("slot-worker") at random
@@ -206,11 +224,11 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
     assert submitted.returncode == 0, submitted.stderr
     cluster.job_id = wait_for(lambda: next((j["id"] for j in cluster.rest("/jobs")["jobs"]), None), 60, "the job")
     job_dir = cluster.pid_dir / "checkpoints" / cluster.job_id
-    kills, during_checkpoint = 0, list[str]()
+    kills, during_checkpoint, after_completion = 0, list[str](), list[str]()
     wait_for(lambda: cluster.rest(f"/jobs/{cluster.job_id}/checkpoints")["counts"]["completed"] >= 1, 30,
              "a first completed checkpoint")  # from here on, every restart restores one
     started = time.monotonic()
-    while kills < kills_wanted or not during_checkpoint:
+    while kills < kills_wanted or not during_checkpoint or not after_completion:
         assert time.monotonic() - started < 15 * kills_wanted, f"kills took too long: {cluster.log}"
         attempts = wait_for(cluster.running_attempts, 30, "the job to run (again)")
         time.sleep(rng.uniform(0.1, 1.5))  # a random moment while it runs
@@ -219,12 +237,17 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
                          f" subtasks {[(s['status'], s['endpoint']) for s in cluster.subtasks()]}, TaskManagers "
                          f"{[p.pid for p in cluster.taskmanagers()]}; kills: {cluster.log}")
         victim = rng.choice(victims)
-        if not during_checkpoint and (kills >= KILLS - 1 or rng.random() < 0.5):
+        if not during_checkpoint and (kills >= kills_wanted - 2 or rng.random() < 0.4):
             hit = kill_during_checkpoint(cluster, victim, job_dir, timeout_s=2.0)
             if hit is None:
                 continue  # no checkpoint started in time: try again
             if hit:
                 during_checkpoint.append(hit)
+        elif not after_completion and (kills >= kills_wanted - 1 or rng.random() < 0.3):
+            hit = kill_after_completion(cluster, victim, job_dir, timeout_s=2.0)
+            if hit is None:
+                continue
+            after_completion.append(hit)
         else:
             victim.send_signal(signal.SIGKILL)
             cluster.log.append(f"kill {victim.pid}")
@@ -242,7 +265,8 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
         wait_for(lambda a=attempts: (now := cluster.running_attempts()) is not None and
                  min(now) > max(a), 30, "the job to restart after the kill")
         cluster.log.append(f"running again after {time.monotonic() - killed_at:.1f} s")
-    print(f"chaos seed {seed}: {kills} kills, during checkpoints {during_checkpoint}; {cluster.log}")
+    print(f"chaos seed {seed}: {kills} kills, during checkpoints {during_checkpoint}, right after "
+          f"{after_completion} completed; {cluster.log}")
     fast.touch()
     wait_for(lambda: cluster.rest(f"/jobs/{cluster.job_id}")["state"] in ("FINISHED", "FAILED", "CANCELED"),
              60, "the job to end")
@@ -253,7 +277,7 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
     assert stats["counts"]["restored"] >= 1, stats
     if kind == "slot-worker":  # one failure, one restart (not one per deployment into the dead worker's slot)
         assert stats["counts"]["restored"] == kills, (stats, cluster.log)
-    assert kills >= kills_wanted and during_checkpoint, cluster.log
+    assert kills >= kills_wanted and during_checkpoint and after_completion, cluster.log
     return committed_lines(output)
 
 
