@@ -184,8 +184,11 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
             driver = self.driver
             assert driver is not None
             free = sum(1 for te in self.task_executors.values() for s in te.slots if s is None)
-            # Slots of TaskManagers the driver already asked for (YARN containers not registered yet).
-            missing = len(self.pending) - free - getattr(driver, "pending_slots", 0)
+            # Requests being placed right now hold a slot while still pending; slots of TaskManagers the driver
+            # already asked for (YARN containers not registered yet) are coming.
+            placing = sum(1 for te in self.task_executors.values() for s in te.slots
+                          if s is not None and s.allocation_id in self.pending)
+            missing = len(self.pending) - free - placing - getattr(driver, "pending_slots", 0)
             needed = -(-missing // driver.slots_per_taskmanager) if missing > 0 else 0
             for _ in range(needed):
                 if not driver.can_start():

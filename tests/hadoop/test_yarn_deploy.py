@@ -1,0 +1,194 @@
+"""yflink on the dev cluster's real YARN (issue 6): application mode, TaskManager containers on demand,
+replacement of a killed TaskManager container, a failing job.
+
+Each test submits through the real CLI (``python -m yflink run -t yarn-application ...``) with its own skein
+credentials directory and watches the application through YARN itself (``yarn application -status``, the
+ResourceManager's REST API for containers, ``yarn logs``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.hadoop.devstack import REPO, run, wait_for
+from tests.hadoop.test_yarn import aggregated_logs, app_state
+
+pytestmark = pytest.mark.yarn
+
+JOBS = Path(__file__).parent / "jobs"
+INTEGRATION_JOBS = REPO / "tests" / "integration" / "jobs"
+RM_WEB = "http://localhost:8088"
+RUN_TIMEOUT_S = 240
+#: Small containers and quick idle release, so the tests stay short on 2 cores.
+FLAGS = ("-D", "jobmanager.memory.process.size=384m", "-D", "taskmanager.memory.process.size=384m",
+         "-D", "heartbeat.timeout=20 s")
+
+
+@pytest.fixture
+def yarn_env(hadoop: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return dict(hadoop, SKEIN_CONFIG=str(tmp_path / "skein"), PYTHONUNBUFFERED="1")
+
+
+def yflink_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "yflink", *args]
+
+
+def app_id_of(text: str) -> str:
+    found = re.search(r"Submitted application (application_\d+_\d+)", text)
+    assert found, text[-3000:]
+    return found.group(1)
+
+
+def rm_get(path: str) -> dict:
+    with urllib.request.urlopen(f"{RM_WEB}{path}", timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def running_taskmanager_containers(app_id: str) -> int | None:
+    """Live containers of the application's current attempt except the master's (YARN's REST API)."""
+    try:
+        attempts = rm_get(f"/ws/v1/cluster/apps/{app_id}/appattempts")["appAttempts"]["appAttempt"]
+        attempt = attempts[-1]["appAttemptId"]
+        containers = rm_get(f"/ws/v1/cluster/apps/{app_id}/appattempts/{attempt}/containers") or {}
+    except (OSError, KeyError, IndexError, ValueError):
+        return None
+    listed = containers.get("container") or []
+    return sum(1 for c in listed if not c["containerId"].endswith("_000001"))
+
+
+def committed_numbers(output: Path) -> list[int]:
+    files = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    return sorted(int(line) for p in files for line in p.read_text().split())
+
+
+def test_application_mode_runs_jobs_in_containers_requested_on_demand_and_released_when_idle(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    n, output, name = 20_000, tmp_path / "out", f"yflink-app-test-{time.time_ns()}"
+    proc = subprocess.Popen(
+        yflink_cmd("run", "-t", "yarn-application", *FLAGS, "-D", f"yarn.application.name={name}",
+                   "-D", "yarn.tags=yflink-test,app-mode", "-D", "yarn.application.queue=default",
+                   "-D", "resourcemanager.taskmanager-timeout=2 s",
+                   str(JOBS / "two_phases.py"), str(n), str(output), "10"),
+        env=yarn_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timeline: list[int] = []
+    app: dict[str, str] = {}
+
+    def watch() -> None:  # TaskManager containers over time, as YARN's ResourceManager reports them
+        while proc.poll() is None:
+            if "id" in app:
+                count = running_taskmanager_containers(app["id"])
+                if count is not None and (not timeline or timeline[-1] != count):
+                    timeline.append(count)
+            time.sleep(0.3)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    out_lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        out_lines.append(line)
+        if "Submitted application" in line:
+            app["id"] = app_id_of(line)
+            yarn_apps.append((app["id"], yarn_env))
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=RUN_TIMEOUT_S)
+    watcher.join(timeout=5)
+    out = "".join(out_lines)
+    assert proc.returncode == 0, out + err
+    app_id = app["id"]
+    assert f"Tracking URL: http://localhost:8088/proxy/{app_id}/" in out
+    assert "FINISHED with final status SUCCEEDED" in out
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    assert committed_numbers(output) == list(range(1, n + 1))
+    # Containers on demand: 2 for phase 1 (parallelism 2, one slot each), none while idle, 1 for phase 2.
+    assert timeline, "the ResourceManager never listed the application's containers"
+    assert max(timeline) == 2, timeline
+    first_two = timeline.index(2)
+    assert 0 in timeline[first_two:], f"idle TaskManagers were not released: {timeline}"
+    after_idle = timeline[first_two:][timeline[first_two:].index(0):]
+    assert 1 in after_idle, f"phase 2 got no container: {timeline}"
+    # YARN's own view of the application (the ResourceManager's REST API): name, queue, tags, type.
+    report = rm_get(f"/ws/v1/cluster/apps/{app_id}")["app"]
+    assert report["name"] == name
+    assert report["queue"] in ("default", "root.default")
+    assert set(report["applicationTags"].split(",")) == {"yflink-test", "app-mode"}
+    assert app_id in run(["yarn", "application", "-list", "-appStates", "FINISHED"], env=yarn_env).stdout
+    logs = aggregated_logs(app_id, yarn_env, "phase2:30")
+    # The containers ran the shipped environment, not this checkout or this virtualenv.
+    yflink_from = re.search(r"yflink-from:(\S+)", logs)
+    assert yflink_from, logs[-3000:]
+    assert "/pyenv/site-packages/yflink/" in yflink_from.group(1)
+    assert not yflink_from.group(1).startswith(str(REPO / "yflink"))
+    assert sys.prefix not in re.search(r"python-from:(\S+)", logs).group(1)  # type: ignore[union-attr]
+    assert "LogType:jobmanager.log" in logs and "LogType:taskmanager.log" in logs
+    requested = re.findall(r"Requested TaskManager container", logs)
+    assert len(requested) == 3, f"expected 2 + 1 container requests, got {len(requested)}"
+
+
+def test_a_failing_job_ends_the_application_failed_with_its_traceback(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    proc = subprocess.run(yflink_cmd("run", "-t", "yarn-application", *FLAGS,
+                                     str(INTEGRATION_JOBS / "fails_on_record.py")),
+                          env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(proc.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "ValueError: bad record 7" in proc.stderr
+    assert app_state(app_id, yarn_env) == ("FINISHED", "FAILED")
+    logs = aggregated_logs(app_id, yarn_env, "ValueError: bad record 7")
+    assert "Traceback" in logs
+
+
+def test_a_killed_taskmanager_container_is_replaced_and_the_job_recovers_exactly_once(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    import psutil
+
+    n, output = 60_000, tmp_path / "out"
+    proc = subprocess.Popen(
+        yflink_cmd("run", "-t", "yarn-application", *FLAGS, "-D", "execution.checkpointing.interval=300 ms",
+                   "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=5",
+                   "-D", "restart-strategy.fixed-delay.delay=200 ms",
+                   str(INTEGRATION_JOBS / "slow_numbers_to_files.py"), str(n), str(output)),
+        env=yarn_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        app_id = app_id_of(proc.stdout.readline())
+        yarn_apps.append((app_id, yarn_env))
+        container_prefix = "container_" + app_id.removeprefix("application_") + "_"
+
+        def busy_taskmanager() -> psutil.Process | None:
+            if not any(p.is_file() and p.name.startswith(".") for p in output.rglob("*")):
+                return None  # the sink has not written yet
+            for p in psutil.process_iter(["cmdline"]):
+                cmd = p.info["cmdline"] or []
+                if "taskmanager" in cmd and any(c.startswith(container_prefix) for c in cmd) and p.children():
+                    return p
+            return None
+
+        victim = wait_for(busy_taskmanager, 120, "a TaskManager container running tasks", interval_s=0.2)
+        time.sleep(1.0)  # let a checkpoint complete
+        victim.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+        out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, out + err
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    assert committed_numbers(output) == list(range(1, n + 1))
+    logs = aggregated_logs(app_id, yarn_env, "RESTARTING")
+    assert re.search(r"TaskManager container container_\S+ failed", logs), "the driver did not see the failure"
+    assert re.search(r"RUNNING: taskmanager_[2-9]", logs), "no replacement container ran"
