@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import tempfile
@@ -96,7 +97,9 @@ def checkpoints(args: argparse.Namespace, root: Path) -> None:
     backend = RocksDBKeyedStateBackend(MAX_PARALLELISM, local_dir=str(root / "local"))
     start = time.perf_counter()
     fill(backend, range(args.keys), args.value_bytes, rng)
-    print(f"filled {args.keys:,} keys x {args.value_bytes} B in {time.perf_counter() - start:.1f} s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"filled {args.keys:,} keys x {args.value_bytes} B in {time.perf_counter() - start:.1f} s; "
+          f"peak RSS so far {peak:.0f} MiB (the state is on disk)")
     runner = Checkpoints(root / "checkpoints", backend)
 
     def run(kind: str, incremental: bool, change: bool, times: int) -> None:
