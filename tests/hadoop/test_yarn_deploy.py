@@ -192,3 +192,56 @@ def test_a_killed_taskmanager_container_is_replaced_and_the_job_recovers_exactly
     logs = aggregated_logs(app_id, yarn_env, "RESTARTING")
     assert re.search(r"TaskManager container container_\S+ failed", logs), "the driver did not see the failure"
     assert re.search(r"RUNNING: taskmanager_[2-9]", logs), "no replacement container ran"
+
+
+def test_a_session_runs_two_jobs_at_once_and_its_containers_grow_and_shrink(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    conf = ("-D", f"yarn.properties-file.location={tmp_path}")
+    started = subprocess.run(
+        yflink_cmd("yarn-session", "start", "-d", "-nm", "yflink-session-test", *FLAGS, *conf,
+                   "-D", "resourcemanager.taskmanager-timeout=2 s"),
+        env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(started.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert started.returncode == 0, started.stdout + started.stderr
+    rest = re.search(r"JobManager REST at http://(\S+)", started.stdout)
+    assert rest, started.stdout
+    assert f"applicationID={app_id}" in (tmp_path / next(p.name for p in tmp_path.glob(".yarn-properties-*"))
+                                         ).read_text()
+    assert running_taskmanager_containers(app_id) == 0  # a session starts without TaskManagers
+    n = 20_000
+    for name in ("a", "b"):  # the last session is found through the properties file
+        submitted = subprocess.run(
+            yflink_cmd("run", "-t", "yarn-session", "-d", *conf,
+                       str(INTEGRATION_JOBS / "slow_numbers_to_files.py"), str(n), str(tmp_path / name)),
+            env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    peak = wait_for(lambda: (running_taskmanager_containers(app_id) or 0) >= 4, 120,
+                    "4 TaskManager containers for two jobs of parallelism 2", interval_s=0.3)
+    assert peak
+    listed = wait_for(lambda: (lambda out: out if out.count("(FINISHED)") == 2 else None)(
+        subprocess.run(yflink_cmd("list", "-a", "-m", rest.group(1)), env=yarn_env, capture_output=True,
+                       text=True, timeout=60).stdout), 120, "both jobs to finish", interval_s=1)
+    assert listed
+    assert committed_numbers(tmp_path / "a") == committed_numbers(tmp_path / "b") == list(range(1, n + 1))
+    wait_for(lambda: running_taskmanager_containers(app_id) == 0, 60, "idle TaskManagers to be released")
+    assert app_state(app_id, yarn_env) == ("RUNNING", "UNDEFINED")  # the session outlives its jobs
+    stopped = subprocess.run(yflink_cmd("yarn-session", "stop", *conf), env=yarn_env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    assert not list(tmp_path.glob(".yarn-properties-*"))
+
+
+def test_a_submission_that_waits_past_client_timeout_kills_its_application(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    proc = subprocess.run(yflink_cmd("run", "-t", "yarn-application", *FLAGS, "-D", "client.timeout=1 s",
+                                     str(INTEGRATION_JOBS / "fails_on_record.py")),
+                          env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(proc.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert proc.returncode == 1
+    assert "did not start its JobManager within 1 s" in proc.stderr and "it was killed" in proc.stderr
+    assert app_state(app_id, yarn_env) == ("KILLED", "KILLED")  # no zombie that starts later
