@@ -32,6 +32,7 @@ def descriptor_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     archive = tmp_path / "pyenv.tar"
     archive.write_bytes(b"")
     monkeypatch.setattr(shipping, "pack_environment", lambda directory=None: archive)
+    monkeypatch.setattr(shipping, "cache_on_hdfs", lambda local: None)
     made = []
 
     def make(**conf: Any) -> YarnClusterDescriptor:

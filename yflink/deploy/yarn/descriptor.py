@@ -118,10 +118,13 @@ class YarnClusterDescriptor:
             if len(provided) != 1:
                 raise ConfigurationError("yarn.provided.lib.dirs: yflink takes one Python environment archive, got "
                                          f"{len(provided)} entries")
-            env_archive = provided[0]
+            env_archive, visibility = provided[0], "private"
         else:
-            env_archive = str(shipping.pack_environment())
-        files: dict[str, Any] = {shipping.ENV_DIR: skein.File(source=env_archive, type="archive")}
+            local = shipping.pack_environment()
+            cached = shipping.cache_on_hdfs(local)
+            env_archive, visibility = (cached, "private") if cached else (str(local), "application")
+        files: dict[str, Any] = {shipping.ENV_DIR: skein.File(source=env_archive, type="archive",
+                                                              visibility=visibility)}
         shipped_config = Configuration(self.config)
         write_config(shipped_config, self._staging / "conf")
         files["config.yaml"] = skein.File(source=str(self._staging / "conf" / "config.yaml"), type="file")

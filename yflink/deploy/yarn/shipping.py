@@ -7,7 +7,9 @@ Containers must run on nodes where yflink is not installed, so they get:
   interpreter (yflink, its dependencies and whatever the job imports) as ``pyenv/site-packages``; when yflink is
   installed editable (a development checkout) its source package is copied in, so nothing points back at the
   checkout. Tools a container never runs (pip, setuptools, mypy, ruff...) are left out. The archive is cached by a
-  digest of its contents' names, sizes and modification times, so the second submission packs nothing.
+  digest of its contents' names, sizes and modification times, so the second submission packs nothing, and
+  uploaded once to ``hdfs:///user/<user>/.yflink/lib/`` (:func:`cache_on_hdfs`), so it is neither uploaded nor
+  unpacked again by the NodeManagers while it does not change.
 * ``config.yaml`` — the client's effective configuration.
 * the job script (application mode) and every ``yarn.ship-files`` entry, in the working directory.
 
@@ -124,6 +126,28 @@ def pack_environment(directory: Path | None = None) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def cache_on_hdfs(archive: Path) -> str | None:
+    """Upload a packed environment once to ``hdfs:///user/<user>/.yflink/lib/<name>`` (the default file system
+    of ``HADOOP_CONF_DIR``) and return its URI, or None when that is not possible (then skein uploads the local
+    archive with each application). Shipped with PRIVATE visibility, the NodeManagers keep the unpacked archive
+    across applications, so neither the upload nor the unpacking repeats (the name carries the digest).
+    """
+    import getpass
+    import logging
+
+    try:
+        from yflink.fs.hdfs import HdfsFileSystem
+
+        uri = f"hdfs:///user/{getpass.getuser()}/.yflink/lib/{archive.name}"
+        fs = HdfsFileSystem()
+        if not (fs.exists(uri) and fs.size(uri) == archive.stat().st_size):
+            fs.write_atomic(uri, archive.read_bytes())
+        return uri
+    except Exception as exc:  # noqa: BLE001 - no HDFS client or no HDFS: fall back to the per-application upload
+        logging.getLogger(__name__).info("packed environment not cached on HDFS (%s); skein uploads it", exc)
+        return None
 
 
 def python_command(executable: str) -> str:
