@@ -171,8 +171,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         if jobmanager is not None:
             jobmanager.stop()
     log.info("Shutting down the application: %s", status)
-    app.kv[KV_RESULT] = status.encode()
-    app.shutdown(status, diagnostics)
+    try:
+        app.kv[KV_RESULT] = status.encode()
+        app.shutdown(status, diagnostics)
+    except Exception as exc:  # noqa: BLE001 - killed by YARN (`yarn application -kill`): the master is gone
+        log.info("the application master is gone (%s); the application was killed", exc)
     return 0 if status == "SUCCEEDED" else 1
 
 

@@ -117,9 +117,14 @@ class YarnTaskManagerDriver:
         self._monitor = asyncio.get_running_loop().create_task(self._watch())
 
     def stop(self) -> None:
-        """Kill every TaskManager container still running (the application is ending)."""
+        """Kill every TaskManager container still running (the application is ending). Called from a worker
+        thread (the ResourceManager runs it with ``asyncio.to_thread``)."""
         if self._monitor is not None:
-            self._monitor.cancel()
+            monitor = self._monitor
+            try:
+                monitor.get_loop().call_soon_threadsafe(monitor.cancel)
+            except RuntimeError:  # the loop is closed already
+                pass
         for c in list(self.containers.values()):
             if c.state in ACTIVE_STATES:
                 self._kill(c.skein_id)
@@ -171,7 +176,7 @@ class YarnTaskManagerDriver:
             log.error("%s", self.exhausted)
             for c in list(self.containers.values()):
                 if c.state in ("WAITING", "REQUESTED"):
-                    self._kill(c.skein_id)
+                    await asyncio.to_thread(self._kill, c.skein_id)
 
     async def _fail_waiting_jobs(self) -> None:
         assert self.exhausted is not None
@@ -197,7 +202,7 @@ class YarnTaskManagerDriver:
             cause = (f"TaskManager {resource_id} was idle for more than resourcemanager.taskmanager-timeout "
                      f"({self.idle_timeout_s * 1000:.0f} ms): its container is released")
             log.info("%s", cause)
-            self._kill(container.skein_id)
+            await asyncio.to_thread(self._kill, container.skein_id)
             container.state = "KILLED"
             await self.rm.DisconnectTaskManager(pb.DisconnectRequest(id=resource_id, cause=cause), None)
 
