@@ -11,6 +11,7 @@ Source: Flink ``ResourceManager``, ``FineGrainedSlotManager`` / ``DeclarativeSlo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -30,6 +31,9 @@ from yflink.runtime.gateways import TaskManagerInfo
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 2.0  # the liveness probe of a TaskManager's endpoint (about once a second)
+#: For this long after a TaskManager was lost, slot requests that find no free slot start TaskManagers without
+#: the driver's delay (s): the lost slots are gone, not about to be freed by a restarting job.
+LOST_TASKMANAGER_WINDOW_S = 60.0
 
 
 @dataclass
@@ -75,6 +79,8 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
         self.driver: Any = None
         self.driver_delay_s = config.get(opts.LOCAL_TMS_DELAY) / 1000.0
         self._grow_task: Optional[asyncio.Task[None]] = None
+        self._lost_at: Optional[float] = None  # time.monotonic() when a TaskManager was last lost
+        self._wake_grow = asyncio.Event()  # ends the driver's delay early: a TaskManager was lost
 
     def start(self) -> None:
         self._monitor = asyncio.get_running_loop().create_task(self._monitor_heartbeats())
@@ -178,9 +184,20 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
             self._grow_task = asyncio.get_running_loop().create_task(self._grow())
 
     async def _grow(self) -> None:
-        """Slot requests still wait after the driver's delay: start TaskManagers for the missing slots."""
+        """Slot requests still wait after the driver's delay: start TaskManagers for the missing slots.
+
+        The delay (``resourcemanager.local-taskmanagers.delay``) lets slots that a restarting job is freeing come
+        back first. The first round within LOST_TASKMANAGER_WINDOW_S of a lost TaskManager has no delay (and a
+        loss ends one that runs): its slots will not come back, as Flink's active ResourceManagers request new
+        workers at once. Later rounds wait again, so TaskManagers that are slow to register are not started twice.
+        """
         try:
-            await asyncio.sleep(self.driver_delay_s)
+            lost_recently = self._lost_at is not None and time.monotonic() - self._lost_at < LOST_TASKMANAGER_WINDOW_S
+            if not lost_recently:
+                self._wake_grow.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_grow.wait(), self.driver_delay_s)
+            self._lost_at = None  # this round answers every loss so far
             driver = self.driver
             assert driver is not None
             free = sum(1 for te in self.task_executors.values() for s in te.slots if s is None)
@@ -265,4 +282,6 @@ class ResourceManager(pb_grpc.ResourceManagerGatewayServicer):
 
     async def _lost(self, te: TaskExecutorRecord, cause: str) -> None:
         log.warning("TaskManager %s unregistered: %s", te.resource_id, cause)
+        self._lost_at = time.monotonic()
+        self._wake_grow.set()
         await self.on_task_manager_lost(te.resource_id, cause)
