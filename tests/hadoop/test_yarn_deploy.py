@@ -245,3 +245,47 @@ def test_a_submission_that_waits_past_client_timeout_kills_its_application(
     assert proc.returncode == 1
     assert "did not start its JobManager within 1 s" in proc.stderr and "it was killed" in proc.stderr
     assert app_state(app_id, yarn_env) == ("KILLED", "KILLED")  # no zombie that starts later
+
+
+def test_a_lost_application_master_gets_a_second_attempt_that_recovers_the_job_from_its_checkpoint(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    import psutil
+
+    n, output, checkpoints = 60_000, tmp_path / "out", tmp_path / "chk"
+    proc = subprocess.Popen(
+        yflink_cmd("run", "-t", "yarn-application", *FLAGS, "-D", "yarn.application-attempts=2",
+                   "-D", "execution.checkpointing.interval=300 ms", "-D", f"execution.checkpointing.dir={checkpoints}",
+                   str(INTEGRATION_JOBS / "slow_numbers_to_files.py"), str(n), str(output)),
+        env=yarn_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        app_id = app_id_of(proc.stdout.readline())
+        yarn_apps.append((app_id, yarn_env))
+        wait_for(lambda: list(checkpoints.glob(f"{app_id}/*/chk-*/_metadata")), 120, "a completed checkpoint",
+                 interval_s=0.2)
+
+        def application_master() -> psutil.Process | None:
+            for p in psutil.process_iter(["cmdline"]):
+                cmd = " ".join(p.info["cmdline"] or [])
+                try:
+                    if "com.anaconda.skein.ApplicationMaster" in cmd and app_id in p.cwd():
+                        return p
+                except psutil.Error:
+                    continue
+            return None
+
+        master = wait_for(application_master, 30, "the application master's JVM")
+        master.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+        out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, out + err
+    attempts = rm_get(f"/ws/v1/cluster/apps/{app_id}/appattempts")["appAttempts"]["appAttempt"]
+    assert len(attempts) == 2
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    assert committed_numbers(output) == list(range(1, n + 1))
+    logs = aggregated_logs(app_id, yarn_env, "Attempt 2: the job restarts from")
+    assert f"{checkpoints}/{app_id}/" in logs

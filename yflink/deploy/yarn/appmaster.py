@@ -7,7 +7,11 @@ the YARN ResourceManager's proxy, reaches the JobManager's REST API), then
 
 * ``application``: runs the job script's ``main`` against it (Flink's application mode: the ``main`` runs in
   the cluster), waits until every job it submitted is terminal, and ends the application SUCCEEDED when all
-  FINISHED, FAILED (diagnostics: the job's root cause) otherwise;
+  FINISHED, FAILED (diagnostics: the job's root cause) otherwise. With ``execution.checkpointing.dir`` the
+  checkpoints go to ``<dir>/<application id>/<job id>/chk-<n>``; a later attempt of the application
+  (``yarn.application-attempts`` > 1, the master was lost) runs the ``main`` again from the newest completed
+  checkpoint there (``execution.state-recovery.path``): Flink recovers through its HA services, yflink without
+  them, which is right for applications that run one job;
 * ``session``: serves until the application is stopped (``yflink yarn-session stop``, ``yarn application
   -kill``) or the JobManager dies.
 
@@ -59,6 +63,30 @@ def log_dir() -> Path:
     return Path(dirs.split(",")[0]) if dirs else Path("log").absolute()
 
 
+def attempt_number() -> int:
+    """This application attempt's number (1, 2, ...) from YARN's ``CONTAINER_ID``
+    (``container_[e<epoch>_]<cluster ts>_<app>_<attempt>_<container>``); 1 outside YARN."""
+    parts = os.environ.get("CONTAINER_ID", "").split("_")
+    try:
+        return int(parts[-2])
+    except (IndexError, ValueError):
+        return 1
+
+
+def latest_checkpoint(base: str) -> Optional[str]:
+    """The newest completed checkpoint (``<base>/<job-id>/chk-<n>`` with its ``_metadata``) under ``base``."""
+    from yflink.fs.base import get_file_system, join
+
+    fs = get_file_system(base)
+    best: tuple[int, str] | None = None
+    for job in fs.list_dir(base):
+        for name in fs.list_dir(join(base, job)):
+            if name.startswith("chk-") and name[4:].isdigit() and fs.exists(join(base, job, name, "_metadata")):
+                if best is None or int(name[4:]) > best[0]:
+                    best = (int(name[4:]), join(base, job, name))
+    return best[1] if best else None
+
+
 def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
     """The shipped config.yaml with what a JobManager in a YARN container needs: any free ports, bound on all
     interfaces, advertised with the node's address, the YARN driver instead of local TaskManagers."""
@@ -71,6 +99,19 @@ def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
     config.set(opts.LOCAL_TMS_ENABLED, False)
     if not config.contains_key(opts.LOCAL_TMS_DELAY.key):
         config.set(opts.LOCAL_TMS_DELAY, 100)  # containers take seconds to start: ask YARN at once
+    app_id = os.environ.get("SKEIN_APPLICATION_ID")
+    checkpoints = config.get(opts.CHECKPOINTS_DIRECTORY)
+    if mode == "application" and checkpoints and app_id:
+        # One directory per application, so a later attempt finds this application's latest checkpoint.
+        from yflink.fs.base import join
+
+        base = join(checkpoints, app_id)
+        config.set(opts.CHECKPOINTS_DIRECTORY, base)
+        if attempt_number() > 1 and not config.get(opts.STATE_RECOVERY_PATH):
+            latest = latest_checkpoint(base)
+            if latest is not None:
+                log.info("Attempt %d: the job restarts from %s", attempt_number(), latest)
+                config.set(opts.STATE_RECOVERY_PATH, latest)
     return config
 
 
