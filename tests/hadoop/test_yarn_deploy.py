@@ -224,6 +224,9 @@ def test_a_session_runs_two_jobs_at_once_and_its_containers_grow_and_shrink(
         subprocess.run(yflink_cmd("list", "-a", "-m", rest.group(1)), env=yarn_env, capture_output=True,
                        text=True, timeout=60).stdout), 120, "both jobs to finish", interval_s=1)
     assert listed
+    via_session = subprocess.run(yflink_cmd("yarn-session", "list", *conf, "-a"), env=yarn_env,
+                                 capture_output=True, text=True, timeout=60)
+    assert via_session.stdout.count("(FINISHED)") == 2, via_session.stdout + via_session.stderr
     assert committed_numbers(tmp_path / "a") == committed_numbers(tmp_path / "b") == list(range(1, n + 1))
     wait_for(lambda: running_taskmanager_containers(app_id) == 0, 60, "idle TaskManagers to be released")
     assert app_state(app_id, yarn_env) == ("RUNNING", "UNDEFINED")  # the session outlives its jobs

@@ -7,6 +7,7 @@
     yflink yarn-session start [-d] [-nm name] [-qu queue] [-D key=value]...
     yflink yarn-session stop [<applicationId>]
     yflink yarn-session status [<applicationId>]
+    yflink yarn-session list|cancel|savepoint [-D yarn.application.id=<id>] [ARGS]...   (yflink list -m <its REST>)
 
 Without ``yarn.application.id`` the session is the last one started from this machine, recorded in Flink's
 ``.yarn-properties-<user>`` file (``yarn.properties-file.location``, default the temp directory). The work is
@@ -316,6 +317,43 @@ def session_status(conf_dir: Optional[str], dynamic: tuple[str, ...], app_id: Op
         _fail("yarn-session", str(exc))
     finally:
         descriptor.close()
+
+
+def _session_job_command(verb: str) -> click.Command:
+    """``yflink yarn-session <verb> [ARGS]``: ``yflink <verb> -m <the session's REST address> [ARGS]``."""
+
+    @click.command(verb, context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+    @_options
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(conf_dir: Optional[str], dynamic: tuple[str, ...], args: tuple[str, ...]) -> None:
+        from yflink.deploy.yarn.descriptor import YarnClusterDescriptor
+
+        try:
+            config = _load(conf_dir, dynamic)
+            app_id = session_id(config)
+        except ConfigurationError as exc:
+            _fail(f"yarn-session {verb}", str(exc), EXIT_USAGE)
+        descriptor = YarnClusterDescriptor(config)
+        try:
+            rest = descriptor.wait_for_jobmanager(app_id, 30, kill_on_timeout=False)
+        except YFlinkError as exc:
+            _fail(f"yarn-session {verb}", str(exc))
+        finally:
+            descriptor.close()
+        ctx = click.get_current_context()
+        root = ctx.find_root().command
+        assert isinstance(root, click.Group)
+        target = root.get_command(ctx, verb)
+        assert target is not None
+        target.main(args=["-m", rest, *args], prog_name=f"yflink {verb}", standalone_mode=False)
+
+    command.help = (f"`yflink {verb}` against the session (yarn.application.id, else the last session): "
+                    f"yflink yarn-session {verb} [-D yarn.application.id=<id>] [{verb.upper()} ARGS]...")
+    return command
+
+
+for _verb in ("list", "cancel", "savepoint"):
+    yarn_session.add_command(_session_job_command(_verb))
 
 
 def register(cli: click.Group) -> None:

@@ -95,6 +95,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.log_file:
         os.environ["YFLINK_LOG_FILE"] = args.log_file
     try:
+        if os.environ.get("SKEIN_APPLICATION_ID"):  # in a YARN container: the yarn.* keys are known keys
+            import yflink.deploy.yarn.options  # noqa: F401
         config = load_configuration(args.conf_dir, args.dynamic)
         if args.role == "jobmanager":
             from yflink.runtime.jobmanager import run_jobmanager

@@ -260,10 +260,9 @@ class YarnClusterDescriptor:
             time.sleep(POLL_S)
 
     def _client_timeout_s(self) -> float:
-        raw = self.config.to_dict().get("client.timeout")
-        if raw is None:
-            return START_TIMEOUT_S
-        return opts.parse_duration_ms(raw) / 1000.0
+        if not self.config.contains_key(opts.CLIENT_TIMEOUT.key):
+            return START_TIMEOUT_S  # Flink's 60 s is for one REST call; starting containers takes longer
+        return self.config.get(opts.CLIENT_TIMEOUT) / 1000.0
 
     def wait_for_end(self, app_id: str, on_poll: Optional[Callable[[], None]] = None) -> ApplicationStatus:
         """Block until the application is FINISHED, FAILED or KILLED."""
