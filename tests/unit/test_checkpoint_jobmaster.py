@@ -344,3 +344,12 @@ async def test_finished_tasks_count_with_their_final_state() -> None:
     await wait_completed(cp, 2)
     assert await cp.prepare_failover_restore(1) == later
     assert counts(cp, jg) == {k: -1 for k in KEYS}
+
+
+@synchronously
+async def test_history_has_one_entry_per_checkpoint_with_its_latest_status() -> None:
+    cp = running(job_graph(2), FakeTasks())
+    await cp.on_task_state_changed()
+    first = cp.trigger_checkpoint()
+    await wait_completed(cp, 1)
+    assert list(cp.coordinator.stats.history) == [(first, "CHECKPOINT", "COMPLETED")]

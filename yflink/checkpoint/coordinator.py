@@ -162,6 +162,12 @@ class CheckpointStats:
     latest_restored: Optional[tuple[int, str]] = None
     history: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=10))  # (id, type, status)
 
+    def record(self, checkpoint_id: int, kind: str, status: str) -> None:
+        """Put ``checkpoint_id``'s latest status into the history (one entry per checkpoint, as Flink's)."""
+        for entry in [e for e in self.history if e[0] == checkpoint_id]:
+            self.history.remove(entry)
+        self.history.append((checkpoint_id, kind, status))
+
 
 class CheckpointCoordinator:
     """Coordinates the checkpoints and savepoints of one job (see the module docstring).
@@ -319,7 +325,7 @@ class CheckpointCoordinator:
                                     self.vertices, request_id)
         self.pending[checkpoint_id] = pending
         self.stats.triggered += 1
-        self.stats.history.append((checkpoint_id, kind.value, "IN_PROGRESS"))
+        self.stats.record(checkpoint_id, kind.value, "IN_PROGRESS")
         out.append(TriggerCheckpoint(checkpoint_id, now_ms, options, location, plan.tasks_to_trigger))
         if pending.is_fully_acknowledged:  # no running task to wait for
             self._finalize(pending, out)
@@ -424,7 +430,7 @@ class CheckpointCoordinator:
         else:
             self.stats.latest_savepoint = (checkpoint_id, external_pointer)
         self.stats.completed += 1
-        self.stats.history.append((checkpoint_id, kind.value, "COMPLETED"))
+        self.stats.record(checkpoint_id, kind.value, "COMPLETED")
         if not kind.is_savepoint or kind.is_synchronous:
             out.append(NotifyCheckpointComplete(checkpoint_id, pending.timestamp, pending.participants, last_subsumed))
         if kind.is_savepoint:
@@ -448,7 +454,7 @@ class CheckpointCoordinator:
         kind = pending.snapshot_type
         self.stats.failed += 1
         self.stats.latest_failed = (pending.checkpoint_id, reason.value)
-        self.stats.history.append((pending.checkpoint_id, kind.value, "FAILED"))
+        self.stats.record(pending.checkpoint_id, kind.value, "FAILED")
         failure = self.failure_manager.on_failure(pending.checkpoint_id, reason, is_savepoint=kind.is_savepoint,
                                                   is_synchronous=kind.is_synchronous, on_task=on_task)
         if failure is not None:
