@@ -108,6 +108,25 @@ class ChaosCluster:
     address: str
     job_id: str = ""
     log: list[str] = field(default_factory=list)
+    killed: list[psutil.Process] = field(default_factory=list)  # the victims and their children
+
+    def kill(self, victim: psutil.Process) -> None:
+        """SIGKILL ``victim``; it and its children (a TaskManager's slot workers) must be gone soon after."""
+        try:
+            self.killed += [victim, *victim.children(recursive=True)]
+        except psutil.Error:
+            self.killed.append(victim)
+        victim.send_signal(signal.SIGKILL)
+
+    def processes(self) -> list[psutil.Process]:
+        """The JobManager, every TaskManager and their children."""
+        found = [psutil.Process(self.jobmanager_pid())]
+        for tm in self.taskmanagers():
+            try:
+                found += [tm, *tm.children(recursive=True)]
+            except psutil.Error:
+                continue
+        return found
 
     def rest(self, path: str) -> Any:
         return rest(self.address, path)
@@ -184,10 +203,21 @@ def chaos_cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Ch
              "-D", "resourcemanager.local-taskmanagers.delay=200 ms"]
     started = yflink("cluster", "start", "--taskmanagers", "2", *flags, timeout=120)
     assert started.returncode == 0, started.stderr
+    cluster = ChaosCluster(tmp_path, flags, f"127.0.0.1:{rest_port}")
+    processes = []
     try:
-        yield ChaosCluster(tmp_path, flags, f"127.0.0.1:{rest_port}")
+        yield cluster
+        processes = cluster.processes()  # including TaskManagers its ResourceManager started
     finally:
         yflink("cluster", "stop", *flags, timeout=120)
+    wait_for(lambda: not any(alive(p) for p in processes), 30, "every process of the cluster to be gone")
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def in_progress_checkpoints(job_dir: Path) -> list[Path]:
@@ -202,7 +232,7 @@ def kill_during_checkpoint(cluster: ChaosCluster, victim: psutil.Process, job_di
     while time.monotonic() < deadline:
         pending = in_progress_checkpoints(job_dir)
         if pending:
-            victim.send_signal(signal.SIGKILL)
+            cluster.kill(victim)
             still = [d.name for d in pending if d.exists() and not (d / "_metadata").exists()]
             cluster.log.append(f"kill {victim.pid} during {[d.name for d in pending]}, after it: {still}")
             return still[0] if still else ""
@@ -220,7 +250,7 @@ def kill_after_completion(cluster: ChaosCluster, victim: psutil.Process, job_dir
     while time.monotonic() < deadline:
         new = [d.name for d in job_dir.glob("chk-*") if d.name not in done and (d / "_metadata").exists()]
         if new:
-            victim.send_signal(signal.SIGKILL)
+            cluster.kill(victim)
             cluster.log.append(f"kill {victim.pid} right after {new[0]} completed")
             return new[0]
         time.sleep(0.003)
@@ -264,7 +294,7 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
                 continue
             after_completion.append(hit)
         else:
-            victim.send_signal(signal.SIGKILL)
+            cluster.kill(victim)
             cluster.log.append(f"kill {victim.pid}")
         kills += 1
         killed_at = time.monotonic()
@@ -273,7 +303,7 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
             others = cluster.taskmanagers()
             if others:
                 again = rng.choice(others)
-                again.send_signal(signal.SIGKILL)
+                cluster.kill(again)
                 cluster.log.append(f"kill {again.pid} while recovering")
                 kills += 1
         # the restart creates new attempts of every subtask
@@ -282,6 +312,8 @@ def run_with_kills(cluster: ChaosCluster, output: Path, seed: int, kind: str = "
         cluster.log.append(f"running again after {time.monotonic() - killed_at:.1f} s")
     print(f"chaos seed {seed}: {kills} kills, during checkpoints {during_checkpoint}, right after "
           f"{after_completion} completed; {cluster.log}")
+    wait_for(lambda: not any(alive(p) for p in cluster.killed), 15,
+             "the killed processes and their slot workers to be gone")
     fast.touch()
     wait_for(lambda: cluster.rest(f"/jobs/{cluster.job_id}")["state"] in ("FINISHED", "FAILED", "CANCELED"),
              60, "the job to end")
