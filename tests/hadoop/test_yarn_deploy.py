@@ -292,3 +292,19 @@ def test_a_lost_application_master_gets_a_second_attempt_that_recovers_the_job_f
     assert committed_numbers(output) == list(range(1, n + 1))
     logs = aggregated_logs(app_id, yarn_env, "Attempt 2: the job restarts from")
     assert f"{checkpoints}/{app_id}/" in logs
+
+
+def test_failing_taskmanager_containers_stop_after_the_maximum_and_fail_the_job_with_that_cause(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    # A TaskManager that cannot start (a bad taskmanager.rpc.port) fails its container; the JobManager is fine.
+    proc = subprocess.run(yflink_cmd("run", "-t", "yarn-application", *FLAGS, "-D", "taskmanager.rpc.port=notaport",
+                                     "-D", "yarn.maximum-failed-containers=1", str(JOBS / "two_phases.py"), "10",
+                                     str(tmp_path / "out"), "0"),
+                          env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(proc.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "more than yarn.maximum-failed-containers (1); no more containers are requested" in proc.stderr
+    assert "Last failure: TaskManager container container_" in proc.stderr
+    assert app_state(app_id, yarn_env) == ("FINISHED", "FAILED")
