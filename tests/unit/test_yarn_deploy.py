@@ -253,3 +253,19 @@ def test_failed_containers_beyond_the_maximum_stop_requests_and_fail_waiting_job
         assert "a" not in rm.pending
 
     asyncio.run(scenario())
+
+
+def test_skeins_own_replacement_of_a_failed_container_is_taken_instead_of_a_new_request() -> None:
+    async def scenario() -> None:
+        driver, app, rm, _ = _driver()
+        await driver.start_task_manager()
+        app.run(0)
+        await driver.check()
+        app.containers[0].state = "FAILED"
+        app.add_container("taskmanager")  # what skein does by itself (max_restarts: -1)
+        await driver.start_task_manager()  # the ResourceManager asks before the driver's next look
+        assert len(app.containers) == 2
+        await driver.check()
+        assert driver.pending_slots == 1 and len(driver.failures) == 1
+
+    asyncio.run(scenario())

@@ -106,7 +106,16 @@ class YarnTaskManagerDriver:
         return self.exhausted or f"yarn.maximum-failed-containers ({self.max_failed})"
 
     async def start_task_manager(self) -> None:
-        """Request one TaskManager container and return (the TaskManager registers itself once it runs)."""
+        """Request one TaskManager container and return (the TaskManager registers itself once it runs).
+
+        A container skein requested by itself to replace a failed one, and the driver has not counted yet, is
+        taken instead of a new request (the ResourceManager may ask before the driver's next look)."""
+        for c in await asyncio.to_thread(self.app.get_containers, [SERVICE], list(ACTIVE_STATES)):
+            if c.id not in self.containers:
+                self.containers[c.id] = ContainerView(c.id, str(c.state), c.yarn_container_id or "")
+                log.info("TaskManager container %s (skein's replacement of a failed one) serves %d waiting slot "
+                         "requests", c.id, len(self.rm.pending))
+                return
         container = await asyncio.to_thread(self.app.add_container, SERVICE)
         self.containers[container.id] = ContainerView(container.id, str(container.state),
                                                       container.yarn_container_id or "")
@@ -144,18 +153,21 @@ class YarnTaskManagerDriver:
         """One round: read container states, count failures, replace, release idle TaskManagers."""
         listed = await asyncio.to_thread(self.app.get_containers, [SERVICE], list(ALL_STATES))
         changed = False
-        for c in listed:
+        failed = []
+        for c in listed:  # every view first, so skein's replacements count before a failure is reported
             view = self.containers.get(c.id)
             state = str(c.state)
             if view is None:
                 view = self.containers[c.id] = ContainerView(c.id, state)  # a restart skein requested itself
                 changed = True
             if view.state != state and state == "FAILED" and c.id not in self.released:
-                await self._failed(c.id, c.yarn_container_id or view.yarn_id, c.exit_message or "")
+                failed.append((c.id, c.yarn_container_id or view.yarn_id, c.exit_message or ""))
                 changed = True
             view.state = state
             view.yarn_id = c.yarn_container_id or view.yarn_id
             view.exit_message = c.exit_message or ""
+        for skein_id, yarn_id, message in failed:
+            await self._failed(skein_id, yarn_id, message)
         if self.exhausted is not None:
             await self._fail_waiting_jobs()
         elif changed and self.rm.pending:
