@@ -308,3 +308,26 @@ def test_failing_taskmanager_containers_stop_after_the_maximum_and_fail_the_job_
     assert "more than yarn.maximum-failed-containers (1); no more containers are requested" in proc.stderr
     assert "Last failure: TaskManager container container_" in proc.stderr
     assert app_state(app_id, yarn_env) == ("FINISHED", "FAILED")
+
+
+def test_nexmark_q1_in_application_mode_with_its_query_module_shipped_gives_the_reference_result(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
+) -> None:
+    from collections import Counter
+
+    from yflink.connectors.nexmark import NexmarkSource
+    from yflink.connectors.nexmark import queries as reference
+
+    events, output = 5_000, tmp_path / "out"
+    proc = subprocess.run(yflink_cmd("run", "-t", "yarn-application", *FLAGS,
+                                     "-D", f"yarn.ship-files={REPO / 'examples' / 'nexmark_q1.py'}",
+                                     str(JOBS / "nexmark_q1_to_files.py"), str(events), str(output)),
+                          env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(proc.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    want = reference.q1(NexmarkSource(events, seed=3, first_event_time_ms=1_700_000_000_000).events())
+    files = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    got = Counter(line for p in files for line in p.read_text().splitlines())
+    assert want and got == Counter(repr(row) for row in want)
