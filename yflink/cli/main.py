@@ -84,8 +84,14 @@ def _load_config(conf_dir: Optional[str], dynamic: tuple[str, ...]) -> Configura
 
 
 def _rest_address(config: Configuration, jobmanager: Optional[str]) -> str:
+    """-m, else the leading JobManager from ZooKeeper (high-availability.type: zookeeper), else rest.address:port."""
     if jobmanager:
         return jobmanager
+    from yflink.runtime.highavailability import retrieve_rest_address
+
+    leader = retrieve_rest_address(config)
+    if leader:
+        return leader
     return f"{config.get(opts.REST_ADDRESS)}:{config.get(opts.REST_PORT)}"
 
 
@@ -168,6 +174,10 @@ def _run_configuration(conf_dir: Optional[str], dynamic: tuple[str, ...], jobman
     from yflink.rest.client import parse_address
 
     config = _load_config(conf_dir, dynamic)
+    if not jobmanager and not target:  # with ZooKeeper HA the leader's REST address comes from ZooKeeper
+        from yflink.runtime.highavailability import retrieve_rest_address
+
+        jobmanager = retrieve_rest_address(config)
     if jobmanager:
         try:
             host, port = parse_address(jobmanager)
@@ -450,9 +460,13 @@ def _stop_report(role: str, pids: list[int]) -> None:
 @click.argument("action", type=click.Choice(["start", "stop"]))
 @click.option("--taskmanagers", type=click.IntRange(min=0), default=1, show_default=True,
               help="TaskManagers to start with the JobManager.")
+@click.option("--jobmanagers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="JobManagers to start (more than one needs high-availability.type: zookeeper: one leads, "
+                   "the others stand by).")
 @_config_options
 @_errors_to_exit_codes("cluster")
-def cluster(action: str, taskmanagers: int, conf_dir: Optional[str], dynamic: tuple[str, ...]) -> None:
+def cluster(action: str, taskmanagers: int, jobmanagers: int, conf_dir: Optional[str],
+            dynamic: tuple[str, ...]) -> None:
     """Start or stop a standalone session cluster on this host (Flink's start-cluster.sh / stop-cluster.sh)."""
     from yflink.deploy import standalone
 
@@ -463,8 +477,9 @@ def cluster(action: str, taskmanagers: int, conf_dir: Optional[str], dynamic: tu
         _stop_report("jobmanager", stopped["jobmanager"])
         return
     click.echo("Starting cluster.")
-    started = standalone.start_cluster(config, taskmanagers)
-    click.echo(f"Started jobmanager daemon (pid {started.jobmanager.pid}) on host {_host()}.")
+    started = standalone.start_cluster(config, taskmanagers, jobmanagers)
+    for jm in started.jobmanagers:
+        click.echo(f"Started jobmanager daemon (pid {jm.pid}) on host {_host()}.")
     for tm in started.taskmanagers:
         click.echo(f"Started taskmanager daemon (pid {tm.pid}) on host {_host()}.")
     click.echo(f"REST API at http://{started.rest_address} (submit with `yflink run -m {started.rest_address} "
@@ -483,8 +498,8 @@ def _daemon_command(role: str) -> Callable[..., None]:
             return
         if role == "jobmanager":
             proc = standalone.start_jobmanager(config)
-            click.echo(f"Started jobmanager daemon (pid {proc.pid}) on host {_host()}; REST API at "
-                       f"http://{proc.ready.get('rest_address', '?')}")
+            where = proc.ready.get("rest_address") or "the leader's (see ZooKeeper; yflink list finds it)"
+            click.echo(f"Started jobmanager daemon (pid {proc.pid}) on host {_host()}; REST API at http://{where}")
         else:
             proc = standalone.start_taskmanager(config)
             click.echo(f"Started taskmanager daemon (pid {proc.pid}) on host {_host()}.")

@@ -337,3 +337,41 @@ LOCAL_TMS_MAX = option("resourcemanager.local-taskmanagers.max", _parse_int, 8,
                        "yflink: at most this many TaskManagers the ResourceManager starts itself.")
 LOCAL_TMS_DELAY = option("resourcemanager.local-taskmanagers.delay", parse_duration_ms, 2000,
                          "yflink: how long a slot request waits for a free slot before a TaskManager is started, ms.")
+
+# --- high availability (Flink "High Availability" > "ZooKeeper HA Services"; HighAvailabilityOptions) ----------
+HA_TYPE = option("high-availability.type", _enum, "NONE",
+                 "NONE (one JobManager, no recovery after its loss) or ZOOKEEPER (leader election, job graphs, "
+                 "checkpoint pointers and the checkpoint id counter in ZooKeeper).",
+                 deprecated_keys=("high-availability", "high-availability.mode", "recovery.mode"),
+                 choices=("NONE", "ZOOKEEPER"))
+HA_CLUSTER_ID = option("high-availability.cluster-id", _parse_str, "/default",
+                       "Id of this cluster below the root path; clusters sharing a ZooKeeper need their own.",
+                       deprecated_keys=("high-availability.zookeeper.path.namespace",
+                                        "recovery.zookeeper.path.namespace"))
+HA_STORAGE_DIR = option("high-availability.storageDir", _parse_str, None,
+                        "Directory URI (file:// or hdfs://) of the HA blobs (submitted job graphs); ZooKeeper keeps "
+                        "pointers to them.", deprecated_keys=("high-availability.zookeeper.storageDir",
+                                                              "recovery.zookeeper.storageDir"))
+HA_ZK_QUORUM = option("high-availability.zookeeper.quorum", _parse_str, None,
+                      "ZooKeeper connection string host:port[,host:port...].",
+                      deprecated_keys=("recovery.zookeeper.quorum",))
+HA_ZK_ROOT = option("high-availability.zookeeper.path.root", _parse_str, "/flink",
+                    "Root znode under which clusters keep their HA data.",
+                    deprecated_keys=("recovery.zookeeper.path.root",))
+HA_ZK_SESSION_TIMEOUT = option("high-availability.zookeeper.client.session-timeout", parse_duration_ms, 60_000,
+                               "ZooKeeper session timeout, ms: a leader whose session expires loses leadership.",
+                               deprecated_keys=("recovery.zookeeper.client.session-timeout",))
+HA_ZK_CONNECTION_TIMEOUT = option("high-availability.zookeeper.client.connection-timeout", parse_duration_ms,
+                                  15_000, "ZooKeeper connection timeout, ms.",
+                                  deprecated_keys=("recovery.zookeeper.client.connection-timeout",))
+HA_ZK_RETRY_WAIT = option("high-availability.zookeeper.client.retry-wait", parse_duration_ms, 5_000,
+                          "Pause between connection retries, ms.",
+                          deprecated_keys=("recovery.zookeeper.client.retry-wait",))
+HA_ZK_MAX_RETRIES = option("high-availability.zookeeper.client.max-retry-attempts", _parse_int, 3,
+                           "Connection attempts before an operation fails.",
+                           deprecated_keys=("recovery.zookeeper.client.max-retry-attempts",))
+HA_ZK_ACL = option("high-availability.zookeeper.client.acl", lambda v: str(v).strip().lower(), "open",
+                   "ACL of the HA znodes: open (world) or creator (only the authenticated creator; needs SASL).")
+HA_ZK_TOLERATE_SUSPENDED = option("high-availability.zookeeper.client.tolerate-suspended-connections", _parse_bool,
+                                  False, "Keep leadership while the ZooKeeper connection is suspended (lose it "
+                                         "only when the session expires).")

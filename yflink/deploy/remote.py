@@ -254,7 +254,9 @@ class RemoteExecutor:
             ClusterError: no JobManager at the address ("No JobManager at host:port ...").
             JobSubmissionError: the JobManager refused the job.
         """
-        address = f"{config.get(opts.REST_ADDRESS)}:{config.get(opts.REST_PORT)}"
+        from yflink.runtime.highavailability import retrieve_rest_address
+
+        address = retrieve_rest_address(config) or f"{config.get(opts.REST_ADDRESS)}:{config.get(opts.REST_PORT)}"
         client = RestClusterClient(address)
         job_graph = create_job_graph(stream_graph)
         job_id = client.submit_job(job_graph)

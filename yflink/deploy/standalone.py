@@ -121,12 +121,16 @@ def start_jobmanager(config: Configuration) -> ClusterProcess:
         ClusterError: a JobManager of this user already runs here, or the new one exited while starting
             (PortInUseError, a ClusterError, when ``rest.port`` or ``jobmanager.rpc.port`` is taken).
     """
+    from yflink.runtime.highavailability import HaConfiguration
+
     running = live_pids(config, "jobmanager")
-    if running:
+    ha = HaConfiguration.from_configuration(config).enabled
+    if running and not ha:  # with ZooKeeper HA more JobManagers stand by for the leader
         raise ClusterError(f"A JobManager is already running (pid {running[0]}, pid file "
                            f"{pid_file(config, 'jobmanager')}); stop it with `yflink jobmanager stop`.")
-    rotate_logs(config, "jobmanager")
-    proc = spawn("jobmanager", config, run_dir(config), "jobmanager", [], die_with_parent=False, detached=True,
+    name = f"jobmanager-{len(running)}" if ha and running else "jobmanager"
+    rotate_logs(config, name)
+    proc = spawn("jobmanager", config, run_dir(config), name, [], die_with_parent=False, detached=True,
                  inherit_stdout=False, log_dir=log_dir(config))
     _record(config, "jobmanager", proc.pid)
     return proc
@@ -154,33 +158,49 @@ class StandaloneCluster:
 
     jobmanager: ClusterProcess
     taskmanagers: list[ClusterProcess]
+    jobmanagers: list[ClusterProcess]
+    config: Configuration
 
     @property
     def rest_address(self) -> str:
-        return str(self.jobmanager.ready.get("rest_address", ""))
+        """The (leading) JobManager's REST host:port; with ZooKeeper HA read from ZooKeeper."""
+        from yflink.runtime.highavailability import retrieve_rest_address
+
+        return retrieve_rest_address(self.config) or str(self.jobmanager.ready.get("rest_address", ""))
 
 
-def start_cluster(config: Configuration, num_taskmanagers: int) -> StandaloneCluster:
-    """A JobManager and ``num_taskmanagers`` TaskManagers. On any failure (or Ctrl-C) what started is stopped.
+def start_cluster(config: Configuration, num_taskmanagers: int, num_jobmanagers: int = 1) -> StandaloneCluster:
+    """``num_jobmanagers`` JobManagers (more than one needs ``high-availability.type: zookeeper``: one leads,
+    the others stand by) and ``num_taskmanagers`` TaskManagers. On any failure (or Ctrl-C) what started is
+    stopped.
 
     Raises:
-        ClusterError: as :func:`start_jobmanager` and :func:`start_taskmanager`.
+        ClusterError: as :func:`start_jobmanager` and :func:`start_taskmanager`; several JobManagers without HA.
     """
+    from yflink.runtime.highavailability import HaConfiguration
+
     if num_taskmanagers < 0:
         raise ClusterError(f"The number of TaskManagers must be >= 0, got {num_taskmanagers}")
-    jm = start_jobmanager(config)
+    ha = HaConfiguration.from_configuration(config).enabled
+    if num_jobmanagers != 1 and not ha:
+        raise ClusterError(f"--jobmanagers {num_jobmanagers} needs high-availability.type: zookeeper (with "
+                           "high-availability.zookeeper.quorum and high-availability.storageDir); without HA a "
+                           "cluster has exactly one JobManager.")
+    jms: list[ClusterProcess] = []
     tms: list[ClusterProcess] = []
     try:
-        rpc = str(jm.ready.get("rpc_address") or "") or None
+        for _ in range(num_jobmanagers):
+            jms.append(start_jobmanager(config))
+        rpc = None if ha else (str(jms[0].ready.get("rpc_address") or "") or None)
         for _ in range(num_taskmanagers):
             tms.append(start_taskmanager(config, rpc))
     except BaseException:
-        for proc in [*tms, jm]:
+        for proc in [*tms, *jms]:
             proc.stop()
         _write_pids(config, "taskmanager", live_pids(config, "taskmanager"))
         _write_pids(config, "jobmanager", live_pids(config, "jobmanager"))
         raise
-    return StandaloneCluster(jm, tms)
+    return StandaloneCluster(jms[0], tms, jms, config)
 
 
 def stop_role(config: Configuration, role: str, timeout_s: float = STOP_TIMEOUT_S) -> list[int]:

@@ -25,6 +25,8 @@ from yflink.common.errors import ConfigurationError, JobSubmissionError
 from yflink.fs.base import get_file_system, join, name_of, normalize, parent_of
 from yflink.graph.job_graph import JobGraph
 from yflink.runtime.gateways import CollectedRecords, TaskManagerInfo
+from yflink.runtime.highavailability import HighAvailabilityServices, StandaloneHaServices
+from yflink.runtime.highavailability.checkpoints import JobHighAvailability
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
 from yflink.runtime.jobmaster.jobmaster import JobMaster
 from yflink.runtime.operation_cache import STORE_DURATION, OperationCache, OperationKey, OperationKind, OperationResult
@@ -55,12 +57,23 @@ def delete_savepoint(pointer: str) -> str:
 
 
 class Dispatcher:
-    """Implements :class:`yflink.runtime.gateways.DispatcherGateway`."""
+    """Implements :class:`yflink.runtime.gateways.DispatcherGateway`.
 
-    def __init__(self, config: Configuration, rpc_address: str) -> None:
+    With highly available ``ha`` services (Flink "High Availability"), submitted job graphs go to the
+    JobGraphStore before their JobMaster starts, :meth:`recover_jobs` restarts every stored job on a new leader,
+    :meth:`suspend` stops everything at once when leadership is lost, and a job's HA metadata is removed when it
+    reaches a globally terminal state. ``leader_session_id`` becomes the ResourceManager's fencing token.
+    """
+
+    def __init__(self, config: Configuration, rpc_address: str, ha: Optional[HighAvailabilityServices] = None,
+                 leader_session_id: str = "") -> None:
         self.config = config
         self.rpc_address = rpc_address
+        self.ha = ha or StandaloneHaServices()
         self.resource_manager = ResourceManager(config, self._task_manager_lost)
+        if leader_session_id:
+            self.resource_manager.id = leader_session_id
+        self.suspended = False
         self.job_masters: dict[str, JobMaster] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.operations = OperationCache(config.get(STORE_DURATION) / 1000.0)
@@ -75,6 +88,33 @@ class Dispatcher:
                 await jm.cancel()
         await self.resource_manager.stop()
 
+    async def suspend(self, cause: str) -> None:
+        """Leadership lost: every JobMaster stops at once (their jobs stay in the HA stores for the next leader),
+        then the ResourceManager."""
+        self.suspended = True
+        self.operations.cancel_all()
+        await asyncio.gather(*(jm.suspend(cause) for jm in self.job_masters.values()), return_exceptions=True)
+        await self.resource_manager.stop()
+
+    async def recover_jobs(self) -> list[str]:
+        """A new leader: start a JobMaster for every job in the JobGraphStore; each restores the newest completed
+        checkpoint of the HA store. Returns the recovered job ids; a job whose graph cannot be read is logged
+        and left in the store."""
+        store = self.ha.job_graph_store()
+        recovered = []
+        for job_id in await asyncio.to_thread(store.job_ids):
+            if job_id in self.job_masters:
+                continue
+            try:
+                job_graph = await asyncio.to_thread(store.get, job_id)
+            except Exception as exc:  # noqa: BLE001 - one unreadable job must not keep the others from running
+                log.error("Could not recover job %s: %s", job_id, exc)
+                continue
+            self._start_job_master(job_graph)
+            recovered.append(job_id)
+            log.info("Recovered job %s (%s) from the JobGraphStore", job_graph.job_name, job_id)
+        return recovered
+
     async def _task_manager_lost(self, resource_id: str, cause: str) -> None:
         for jm in list(self.job_masters.values()):
             if not jm.graph.status.is_globally_terminal:
@@ -86,19 +126,49 @@ class Dispatcher:
             raise JobSubmissionError(f"Job {job_graph.job_id} was already submitted")
         if not job_graph.vertices:
             raise JobSubmissionError("The job has no vertices")
+        if self.suspended:
+            raise JobSubmissionError("This JobManager is no longer the leader; submit to the current leader")
+        if self.ha.highly_available:
+            try:  # persisted before it runs, so a new leader recovers it (Flink: JobGraphWriter.putJobGraph)
+                await asyncio.to_thread(self.ha.job_graph_store().put, job_graph)
+            except Exception as exc:  # noqa: BLE001 - the submission fails with the HA store's reason
+                raise JobSubmissionError(f"Could not persist job {job_graph.job_id} in the HA JobGraphStore: "
+                                         f"{type(exc).__name__}: {exc}") from exc
+        self._start_job_master(job_graph)
+        log.info("Submitted job %s (%s)", job_graph.job_name, job_graph.job_id)
+        return job_graph.job_id
+
+    def _start_job_master(self, job_graph: JobGraph) -> JobMaster:
         config = Configuration(self.config)
         for key, value in job_graph.config.items():
             config.set(key, value)
-        jm = JobMaster(job_graph, self.resource_manager, self.rpc_address, config, self._job_reached_terminal)
+        job_ha = None
+        if self.ha.highly_available:
+            job_ha = JobHighAvailability(self.ha.checkpoint_pointer_store(job_graph.job_id),
+                                         self.ha.checkpoint_id_counter(job_graph.job_id))
+        jm = JobMaster(job_graph, self.resource_manager, self.rpc_address, config, self._job_reached_terminal,
+                       ha=job_ha)
         self.job_masters[job_graph.job_id] = jm
         task = asyncio.get_running_loop().create_task(jm.start())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        log.info("Submitted job %s (%s)", job_graph.job_name, job_graph.job_id)
-        return job_graph.job_id
+        return jm
 
     def _job_reached_terminal(self, job_id: str) -> None:
         log.info("Job %s is %s", job_id, self.job_masters[job_id].graph.status.value)
+        if self.ha.highly_available and not self.suspended:
+            task = asyncio.get_running_loop().create_task(self._cleanup_ha(job_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _cleanup_ha(self, job_id: str) -> None:
+        """The job is globally terminal: its job graph, checkpoint pointers and id counter leave the HA services
+        (Flink's HA cleanup; the checkpoint files follow the retention policy)."""
+        try:
+            await asyncio.to_thread(self.ha.cleanup_job, job_id)
+            log.info("Removed the HA metadata of job %s", job_id)
+        except Exception as exc:  # noqa: BLE001 - logged; a new leader would recover and end it again
+            log.error("Could not remove the HA metadata of job %s: %s", job_id, exc)
 
     def job_ids(self) -> list[str]:
         return list(self.job_masters)

@@ -124,11 +124,18 @@ async def _run_taskmanager(config: object, args: argparse.Namespace) -> None:
     from yflink.runtime.taskexecutor.taskexecutor import TaskExecutor
 
     assert isinstance(config, Configuration)
-    if not args.jobmanager:
+    from yflink.runtime.highavailability import HaConfiguration, create_ha_services
+
+    ha = None
+    if HaConfiguration.from_configuration(config).enabled:  # the leader is found through ZooKeeper
+        ha = await asyncio.to_thread(create_ha_services, config)
+        args.jobmanager = ""
+    elif not args.jobmanager:
         from yflink.common import config_options as opts
 
         args.jobmanager = f"{config.get(opts.JM_RPC_ADDRESS)}:{config.get(opts.JM_RPC_PORT)}"
-    te = TaskExecutor(config, args.resource_id or ResourceID.generate().hex, args.jobmanager)
+    te = TaskExecutor(config, args.resource_id or ResourceID.generate().hex, args.jobmanager,
+                      ha.leader_retrieval() if ha is not None else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,6 +154,8 @@ async def _run_taskmanager(config: object, args: argparse.Namespace) -> None:
             w.cancel()
     finally:
         await te.stop()
+        if ha is not None:
+            ha.close()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -108,13 +109,36 @@ class DispatcherService(pb_grpc.DispatcherGatewayServicer):
         return pb.JobStatusReply(status=self.dispatcher.execution_graph(request.job_id).status.value)
 
 
-async def run_jobmanager(config: Configuration, ready_file: Optional[Path]) -> None:
-    """Serve until SIGTERM/SIGINT. Raises PortInUseError when the RPC or REST port is taken."""
+@dataclass
+class JobManagerServices:
+    """What one (leading) JobManager serves: its Dispatcher with the gRPC and REST servers."""
+
+    dispatcher: Dispatcher
+    server: Any
+    runner: Any
+    rpc_address: str
+    rest_address: str
+
+    async def stop(self, suspend_cause: Optional[str] = None) -> None:
+        """Stop serving. ``suspend_cause`` (leadership lost): JobMasters are suspended, not cancelled, so the
+        next leader recovers their jobs; None (shutdown): running jobs are cancelled as before."""
+        if suspend_cause is not None:
+            await self.dispatcher.suspend(suspend_cause)
+        else:
+            await self.dispatcher.stop()
+        await self.runner.cleanup()
+        await self.server.stop(0.5 if suspend_cause else 1.0)
+
+
+async def start_jobmanager_services(config: Configuration, ha: Any = None,
+                                    leader_session_id: str = "") -> JobManagerServices:
+    """Start a Dispatcher (ResourceManager, JobMasters) behind gRPC and REST. Raises PortInUseError when the RPC
+    or REST port is taken."""
     bind_host = config.get(opts.JM_BIND_HOST)
     advertised = config.get(opts.JM_RPC_ADDRESS)
     if advertised in ("localhost", "", None):
         advertised = "127.0.0.1" if bind_host in ("127.0.0.1", "0.0.0.0", "localhost") else bind_host
-    dispatcher = Dispatcher(config, rpc_address="")
+    dispatcher = Dispatcher(config, rpc_address="", ha=ha, leader_session_id=leader_session_id)
     server, rpc_port = await start_server(
         [(pb_grpc.add_ResourceManagerGatewayServicer_to_server, dispatcher.resource_manager),
          (pb_grpc.add_JobMasterGatewayServicer_to_server, JobMasterRouter(dispatcher)),
@@ -140,17 +164,34 @@ async def run_jobmanager(config: Configuration, ready_file: Optional[Path]) -> N
         rest_address = "127.0.0.1" if rest_host in ("127.0.0.1", "0.0.0.0", "localhost") else rest_host
     log.info("JobManager serving RPC at %s and REST at http://%s:%d", dispatcher.rpc_address, rest_address,
              rest_port)
+    return JobManagerServices(dispatcher, server, runner, dispatcher.rpc_address, f"{rest_address}:{rest_port}")
+
+
+def _write_ready(ready_file: Optional[Path], info: dict[str, Any]) -> None:
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"role": "jobmanager", "pid": os.getpid(), **info}))
+        tmp.rename(ready_file)
+
+
+async def run_jobmanager(config: Configuration, ready_file: Optional[Path]) -> None:
+    """Serve until SIGTERM/SIGINT. Raises PortInUseError when the RPC or REST port is taken.
+
+    With ``high-availability.type: zookeeper`` the process contends for leadership and serves only while it
+    leads (:class:`~yflink.runtime.highavailability.runner.JobManagerLeaderRunner`)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"role": "jobmanager", "pid": os.getpid(), "rpc_address": dispatcher.rpc_address,
-                                   "rest_address": f"{rest_address}:{rest_port}"}))
-        tmp.rename(ready_file)
+    from yflink.runtime.highavailability import HaConfiguration
+
+    if HaConfiguration.from_configuration(config).enabled:
+        from yflink.runtime.highavailability.runner import JobManagerLeaderRunner
+
+        await JobManagerLeaderRunner(config).run(stop, lambda info: _write_ready(ready_file, info))
+        return
+    services = await start_jobmanager_services(config)
+    _write_ready(ready_file, {"rpc_address": services.rpc_address, "rest_address": services.rest_address})
     await stop.wait()
     log.info("JobManager stopping")
-    await dispatcher.stop()
-    await runner.cleanup()
-    await server.stop(1.0)
+    await services.stop()

@@ -43,10 +43,12 @@ from yflink.checkpoint.metadata import CheckpointMetadata
 from yflink.checkpoint.options import CheckpointCoordinatorConfiguration
 from yflink.checkpoint.pending import CheckpointPlan, TaskRef, VertexInfo
 from yflink.checkpoint.storage import CheckpointStorage
+from yflink.checkpoint.store import CheckpointProperties, CompletedCheckpoint
 from yflink.checkpoint.task_state import restore_operator_snapshots
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
 from yflink.graph.job_graph import JobGraph
+from yflink.runtime.highavailability.checkpoints import HaCheckpointStorage, JobHighAvailability
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
 from yflink.runtime.states import ExecutionState, JobStatus
 
@@ -94,17 +96,23 @@ class JobCheckpointing:
         notify_task: tells an execution a checkpoint completed (True) or was aborted (False).
         fail_job: fails the job with a message (too many failed checkpoints).
         is_deployed: whether every execution of the current attempt was deployed.
+        ha: the job's checkpoint pointer store and id counter in the HA services (None: standalone); with it,
+            completed checkpoints are recorded there and the first start recovers the newest one.
 
     Raises:
         ConfigurationError: a bad checkpoint setting (naming its key).
     """
 
     def __init__(self, job_graph: JobGraph, graph: ExecutionGraph, config: Configuration, trigger_task: TriggerTask,
-                 notify_task: NotifyTask, fail_job: Callable[[str], None], is_deployed: Callable[[], bool]) -> None:
+                 notify_task: NotifyTask, fail_job: Callable[[str], None], is_deployed: Callable[[], bool],
+                 ha: Optional[JobHighAvailability] = None) -> None:
         self.job_id = job_graph.job_id
         self.graph = graph
         self.config = CheckpointCoordinatorConfiguration.from_configuration(config)
         self.storage = CheckpointStorage.from_config(self.job_id, self.config)
+        self.ha = ha
+        if ha is not None:
+            self.storage = HaCheckpointStorage.wrap(self.storage, ha)
         self.vertices: list[VertexInfo] = []
         self.node_of: dict[str, int] = {}  # stable operator id -> stream node id
         for jv in job_graph.vertices:
@@ -240,6 +248,8 @@ class JobCheckpointing:
             StateAssignmentError: state of an operator the job lacks (without ignore-unclaimed-state), or another
                 max parallelism.
         """
+        if self.ha is not None and await self._recover_from_ha():
+            return
         if not self.recovery_path:
             return
         path = self.recovery_path
@@ -247,6 +257,38 @@ class JobCheckpointing:
         await self._use(metadata, path)
         self._initial = (metadata, path)
         log.info("Job %s starts from %s (checkpoint %d)", self.job_id, path, metadata.checkpoint_id)
+
+    async def _recover_from_ha(self) -> bool:
+        """A job recovered by a (new) leader: continue checkpoint ids after the HA counter and restore the newest
+        checkpoint in the HA store whose ``_metadata`` reads back (older ones are the fallback). The restored
+        checkpoint is claimed: it enters the coordinator's store, so it is subsumed later like any other.
+        Returns whether a checkpoint was restored."""
+        assert self.ha is not None
+        ha = self.ha
+        self.coordinator.next_checkpoint_id = max(self.coordinator.next_checkpoint_id,
+                                                  await asyncio.to_thread(ha.counter.get))
+        pointers = await asyncio.to_thread(ha.pointers.pointers)
+        props = CheckpointProperties.for_checkpoint(self.config.retention)
+        restored = None
+        for checkpoint_id, pointer in pointers:  # oldest first: each readable one enters the store
+            try:
+                metadata = await asyncio.to_thread(self.storage.read_metadata, pointer)
+            except CheckpointMetadataError as exc:
+                log.error("Job %s: checkpoint %d in the HA store cannot be read, skipped: %s", self.job_id,
+                          checkpoint_id, exc)
+                continue
+            for plan in self.coordinator.store.add(CompletedCheckpoint(metadata, pointer, props, metadata.timestamp)):
+                for directory in plan.directories:  # beyond num-retained: its pointer and files go
+                    await asyncio.to_thread(self.storage.discard_location, directory)
+                await asyncio.to_thread(self.storage.delete_files, plan.files)
+            restored = (metadata, pointer)
+        if restored is None:
+            return False
+        metadata, pointer = restored
+        await self._use(metadata, pointer)
+        log.info("Job %s recovered by the leader from checkpoint %d (%s)", self.job_id, metadata.checkpoint_id,
+                 pointer)
+        return True
 
     async def prepare_failover_restore(self, attempt: int) -> Optional[int]:
         """After a failure, before the redeployment: abort what is pending and restore the newest readable

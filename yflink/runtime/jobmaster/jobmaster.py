@@ -39,6 +39,7 @@ from yflink.runtime.deployment import (
     partition_id,
 )
 from yflink.runtime.gateways import CollectedRecords
+from yflink.runtime.highavailability.checkpoints import JobHighAvailability
 from yflink.runtime.jobmaster.checkpointing import JobCheckpointing
 from yflink.runtime.jobmaster.execution_graph import Execution, ExecutionGraph, SlotAssignment
 from yflink.runtime.resourcemanager import ResourceManager
@@ -69,10 +70,12 @@ class JobMaster:
         rpc_address: host:port of this JobManager's gRPC endpoint (TaskExecutors call the JobMaster there).
         config: cluster configuration overlaid with the job's.
         on_terminal: called with the job id when the job reached a globally terminal status.
+        ha: the job's checkpoint pointers and id counter in the HA services (None: standalone).
     """
 
     def __init__(self, job_graph: JobGraph, resource_manager: ResourceManager, rpc_address: str,
-                 config: Configuration, on_terminal: Callable[[str], None]) -> None:
+                 config: Configuration, on_terminal: Callable[[str], None],
+                 ha: Optional[JobHighAvailability] = None) -> None:
         self.job_graph = job_graph
         self.job_id = job_graph.job_id
         self.id = JobMasterId.generate().hex
@@ -101,10 +104,11 @@ class JobMaster:
         self._background: list[asyncio.Task[Any]] = []
         self._restart_suppressed = False  # a failure no restart can fix (the restore path cannot be restored)
         self._terminated = asyncio.Event()
+        self.suspended = False  # this JobManager lost leadership: the JobMaster does nothing any more
         # Every job has a coordinator (savepoints work without periodic checkpoints, as in Flink).
         self.checkpointing = JobCheckpointing(job_graph, self.graph, config, self._trigger_checkpoint_at,
                                               self._notify_one, fail_job=lambda msg: self._spawn(self.fail(msg)),
-                                              is_deployed=lambda: self._submitted)
+                                              is_deployed=lambda: self._submitted, ha=ha)
 
     @property
     def checkpoint_coordinator(self) -> CheckpointCoordinator:
@@ -128,6 +132,33 @@ class JobMaster:
             await self.fail(f"{type(exc).__name__}: {exc}")
             return
         await self._request_slots()
+
+    async def suspend(self, cause: str) -> None:
+        """Leadership was lost (Flink: the JobMaster is suspended): stop at once — no more deployments,
+        checkpoints or commits — without touching the job's HA metadata, which the new leader recovers. Its slots
+        are freed best effort (the TaskManagers also release them when they see the new leader)."""
+        if self.suspended or self._finished:
+            return
+        self.suspended = True
+        log.warning("JobMaster of job %s suspended: %s", self.job_id, cause)
+        current = asyncio.current_task()
+        for b in self._background:
+            if b is not current:
+                b.cancel()
+        self.checkpointing.driver.coordinator.stop_scheduler()
+        try:
+            await asyncio.wait_for(self.checkpointing.driver.stop(), self.ask_timeout_s)
+        except (TimeoutError, Exception):  # noqa: BLE001 - suspension must not hang on in-flight I/O
+            log.warning("checkpoint driver of job %s did not stop cleanly", self.job_id)
+        self._terminated.set()
+        for slot in list(self.assigned.values()):
+            try:
+                await call("FreeSlot", self.channels.task_executor(slot.task_executor_address).FreeSlot(
+                    pb.FreeSlotRequest(allocation_id=slot.allocation_id, cause=f"JobMaster suspended: {cause}"),
+                    timeout=min(self.ask_timeout_s, 2.0)))
+            except RpcError:
+                pass
+        await self.channels.close()
 
     async def _request_slots(self) -> None:
         groups: dict[str, int] = {}
@@ -244,7 +275,7 @@ class JobMaster:
         """After the restart delay: give back every slot, start new attempts, ask for slots again; the new
         attempts deploy with the state of the latest completed checkpoint."""
         await asyncio.sleep(self._restart_delay_ms / 1000.0)
-        if self.graph.status is not JobStatus.RESTARTING:
+        if self.graph.status is not JobStatus.RESTARTING or self.suspended:
             return
         await self._free_slots()
         self.requested.clear()
@@ -256,6 +287,8 @@ class JobMaster:
 
     # --- checkpoints and savepoints (JobCheckpointing does the work) -------------------------------------------
     async def _call_task(self, execution_id: str, name: str, make: Callable[[Any], Any]) -> None:
+        if self.suspended:
+            raise RuntimeError(f"{name}: the JobMaster of job {self.job_id} is suspended (leadership lost)")
         ex = self.graph.execution(execution_id)
         if ex is None or ex.slot is None:
             raise RuntimeError(f"execution {execution_id} is not deployed")
@@ -386,7 +419,7 @@ class JobMaster:
         # Consumers first, so their channels are waiting when the producers start sending.
         for vertex in reversed(self.graph.vertices):
             for ex in vertex.executions:
-                if self.graph.status is not JobStatus.RUNNING:
+                if self.graph.status is not JobStatus.RUNNING or self.suspended:
                     return
                 slot = self._slot_for(ex)
                 tdd = self._deployment(ex)
@@ -411,6 +444,8 @@ class JobMaster:
 
     async def _react(self) -> None:
         """After any event: cancel what must be cancelled; on a terminal status release everything."""
+        if self.suspended:
+            return
         status = self.graph.status
         if status in (JobStatus.FAILING, JobStatus.CANCELLING):
             for ex in self.graph.executions_to_cancel():

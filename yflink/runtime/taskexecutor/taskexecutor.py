@@ -24,7 +24,7 @@ from yflink.common.configuration import Configuration
 from yflink.common.errors import ClusterError, RpcError
 from yflink.rpc.protos import gateways_pb2 as pb
 from yflink.rpc.protos import gateways_pb2_grpc as pb_grpc
-from yflink.rpc.service import Channels, call, start_server
+from yflink.rpc.service import Channels, call, reject_fenced, start_server
 from yflink.runtime.deployment import TaskDeploymentDescriptor
 from yflink.runtime.states import ExecutionState
 
@@ -71,12 +71,20 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         config: the cluster configuration.
         resource_id: this TaskManager's id (32 hex digits).
         jobmanager_address: host:port of the JobManager's RPC endpoint (ResourceManager and JobMasters).
+        leader_retrieval: with ZooKeeper HA, where the leading JobManager is published
+            (:class:`~yflink.runtime.highavailability.api.LeaderRetrieval`); the TaskExecutor then follows the
+            leader: a new leader session frees every slot (its tasks are cancelled) and registers again, and
+            slot requests from a ResourceManager of another session are rejected (fencing).
     """
 
-    def __init__(self, config: Configuration, resource_id: str, jobmanager_address: str) -> None:
+    def __init__(self, config: Configuration, resource_id: str, jobmanager_address: str,
+                 leader_retrieval: Any = None) -> None:
         self.config = config
         self.resource_id = resource_id
         self.jobmanager_address = jobmanager_address
+        self.leader_retrieval = leader_retrieval
+        self.leader_session_id = ""  # the leader session this TaskExecutor is registered with (HA)
+        self._leader_changed: Optional[asyncio.Event] = None
         self.host = config.get(opts.TM_HOST)
         self.num_slots = config.get(opts.TM_SLOTS)
         if self.num_slots < 1:
@@ -110,8 +118,11 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
             missing = [s.index for s in self.slots if s.worker is None or not s.worker.registered.is_set()]
             raise ClusterError(f"The slot workers of slots {missing} did not start within "
                                f"{WORKER_START_TIMEOUT_S:.0f} s; see their logs beside this TaskManager's") from None
-        await self._register()
         loop = asyncio.get_running_loop()
+        if self.leader_retrieval is not None:
+            changed = self._leader_changed = asyncio.Event()
+            self.leader_retrieval.start(lambda _info: loop.call_soon_threadsafe(changed.set))
+        await self._register()
         self._background = [loop.create_task(self._heartbeat_loop()), loop.create_task(self._watch_workers())]
 
     async def stop(self) -> None:
@@ -146,11 +157,29 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
         log.info("Started slot worker %d (pid %d)", index, popen.pid)
         return WorkerHandle(popen)
 
+    def _follow_leader(self) -> bool:
+        """HA: take the currently published leader's address; True when it is another leader session."""
+        if self.leader_retrieval is None:
+            return False
+        info = self.leader_retrieval.current()
+        if info is None or info.session_id == self.leader_session_id:
+            return False
+        log.info("JobManager leader is now %s (session %s)", info.rpc_address, info.session_id)
+        self.jobmanager_address = info.rpc_address
+        self.leader_session_id = info.session_id
+        return True
+
     async def _register(self) -> None:
-        rm = self.channels.resource_manager(self.jobmanager_address)
         deadline = time.monotonic() + self.config.get(opts.TM_REGISTRATION_TIMEOUT) / 1000.0
         delay = 0.05
         while True:
+            self._follow_leader()
+            if not self.jobmanager_address:  # HA: no leader published yet
+                if time.monotonic() > deadline:
+                    raise ClusterError("No JobManager leader was published within taskmanager.registration.timeout")
+                await asyncio.sleep(0.1)
+                continue
+            rm = self.channels.resource_manager(self.jobmanager_address)
             try:
                 reply = await call("RegisterTaskExecutor", rm.RegisterTaskExecutor(pb.RegisterTaskExecutorRequest(
                     resource_id=self.resource_id, address=self.address, num_slots=self.num_slots,
@@ -181,10 +210,21 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
             self.terminated.set()
 
     async def _heartbeats(self) -> None:
-        rm = self.channels.resource_manager(self.jobmanager_address)
         last_ok = time.monotonic()
         while True:
-            await asyncio.sleep(self.heartbeat_interval_s)
+            if self._leader_changed is None:
+                await asyncio.sleep(self.heartbeat_interval_s)
+            else:  # HA: a new leader ends the wait at once
+                try:
+                    await asyncio.wait_for(self._leader_changed.wait(), self.heartbeat_interval_s)
+                except TimeoutError:
+                    pass
+                self._leader_changed.clear()
+                if self._follow_leader():
+                    await self._release_all("a new JobManager leader was elected; its JobMasters redeploy the jobs")
+                    await self._register()
+                    last_ok = time.monotonic()
+            rm = self.channels.resource_manager(self.jobmanager_address)
             try:
                 reply = await call("HeartbeatFromTaskManager", rm.HeartbeatFromTaskManager(pb.TaskExecutorHeartbeat(
                     resource_id=self.resource_id, slots=self._slot_report()), timeout=self.ask_timeout_s))
@@ -264,6 +304,9 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
             return pb.TaskExecutorSlotReply(accepted=False, reason=f"slot {slot.index} is allocated")
         if slot.worker is None or not slot.worker.registered.is_set():
             return pb.TaskExecutorSlotReply(accepted=False, reason=f"slot {slot.index} has no running worker")
+        if self.leader_retrieval is not None and request.resource_manager_id != self.resource_manager_id:
+            await reject_fenced(context, f"stale ResourceManager session {request.resource_manager_id}; this "
+                                         f"TaskManager follows {self.resource_manager_id}")
         self.resource_manager_id = request.resource_manager_id or self.resource_manager_id
         slot.allocation_id = request.allocation_id
         slot.job_id = request.job_id
@@ -312,6 +355,8 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
 
     async def CancelTask(self, request: pb.CancelTaskRequest, context: Any) -> pb.Empty:
         for slot in self.slots:
+            if request.execution_id in slot.executions and slot.job_master_id != request.job_master_id:
+                await reject_fenced(context, f"cancel of {request.execution_id} by a stale JobMaster session")
             if request.execution_id in slot.executions and slot.worker is not None:
                 worker = slot.worker
                 try:
@@ -389,6 +434,8 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
 
     async def TriggerCheckpoint(self, request: pb.TriggerCheckpointRequest, context: Any) -> pb.Empty:
         slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.job_master_id != request.job_master_id:
+            await reject_fenced(context, f"checkpoint {request.checkpoint_id} triggered by a stale JobMaster session")
         if slot is not None and slot.worker is not None:
             await call("TriggerCheckpoint", self.channels.slot_worker(slot.worker.control_address)
                        .TriggerCheckpoint(request, timeout=self.ask_timeout_s))
@@ -396,6 +443,9 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
 
     async def NotifyCheckpoint(self, request: pb.CheckpointNotification, context: Any) -> pb.Empty:
         slot = self._slot_of_execution(request.execution_id)
+        if slot is not None and slot.job_master_id != request.job_master_id:  # no commit for a stale JobMaster
+            await reject_fenced(context, f"checkpoint {request.checkpoint_id} notification from a stale JobMaster "
+                                         "session")
         if slot is not None and slot.worker is not None:
             await call("NotifyCheckpoint", self.channels.slot_worker(slot.worker.control_address)
                        .NotifyCheckpoint(request, timeout=self.ask_timeout_s))
