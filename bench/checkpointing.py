@@ -14,7 +14,7 @@
 Flink documentation: "Checkpointing", "Task Failure Recovery". The machine's load average is printed: on a shared
 2-core machine the figures are noisy, so compare the ratios of one run.
 
-    python bench/checkpointing.py [--records 20000000] [--repeat 3] [--kills 3] [--restart-delay "1 s"]
+    PYTHONPATH=. python bench/checkpointing.py [--records 20000000] [--repeat 3] [--kills 3] [--restart-delay "1 s"]
 """
 
 from __future__ import annotations
