@@ -213,7 +213,18 @@ class ZooKeeperLeaderElection(LeaderElection):
             return self.node
 
     def confirm_leadership(self, info: LeaderInformation) -> None:
+        try:
+            self._confirm(info)
+        except (KazooException, KazooTimeoutError) as exc:
+            if not self.has_leadership(info.session_id):
+                raise LeadershipLostError(f"leader session {info.session_id} ended: {type(exc).__name__}") from exc
+            raise HighAvailabilityError(f"could not publish {info}: {type(exc).__name__}: {exc}") from exc
+
+    def _confirm(self, info: LeaderInformation) -> None:
         path = self._paths.connection_info
+        with self._lock:
+            if info.session_id != self.session_id:
+                raise LeadershipLostError(f"leader session {info.session_id} is not the current one")
         self._client.ensure_path(path.rsplit("/", 1)[0])
         deadline = time.monotonic() + self._services.ha.session_timeout_ms / 1000.0 + 10
         while True:
@@ -293,6 +304,7 @@ class ZooKeeperJobGraphStore(JobGraphStore):
         self._s = services
 
     def put(self, job_graph: JobGraph) -> None:
+        self._s.guard()
         blob = join(self._s.blob_dir, f"submittedJobGraph-{job_graph.job_id}-{uuid.uuid4().hex[:8]}")
         fs = get_file_system(blob)
         fs.mkdirs(self._s.blob_dir)
@@ -360,6 +372,14 @@ class ZooKeeperCheckpointIDCounter(CheckpointIDCounter):
         return int(data.decode())
 
     def advance_to(self, next_id: int) -> None:
+        self._s.guard()
+        try:
+            self._advance_to(next_id)
+        except (KazooException, KazooTimeoutError):
+            self._s.guard()  # raises LeadershipLostError when the session ended meanwhile
+            raise
+
+    def _advance_to(self, next_id: int) -> None:
         client = self._s.client
         while True:
             try:
@@ -392,9 +412,14 @@ class ZooKeeperCheckpointPointerStore(CheckpointPointerStore):
         self._job_id = job_id
 
     def add(self, checkpoint_id: int, pointer: str) -> None:
-        self._s.client.ensure_path(self._s.paths.checkpoints(self._job_id))
+        guard = self._s.guard()  # fenced before anything touches ZooKeeper
         path = self._s.paths.checkpoint(self._job_id, checkpoint_id)
-        _commit(self._s.client, self._s.guard(), lambda tx: tx.create(path, pointer.encode()))
+        try:
+            self._s.client.ensure_path(self._s.paths.checkpoints(self._job_id))
+            _commit(self._s.client, guard, lambda tx: tx.create(path, pointer.encode()))
+        except (KazooException, KazooTimeoutError):
+            self._s.guard()  # raises LeadershipLostError when the session ended meanwhile
+            raise
 
     def remove(self, checkpoint_id: int) -> None:
         try:
