@@ -1,0 +1,168 @@
+"""JobManager failover with ZooKeeper HA on the real ensemble and HDFS (Flink "High Availability").
+
+A standalone cluster with two JobManagers (one leader, one standby) and one TaskManager, checkpoints and HA blobs
+on HDFS. A keyed running count writes through the exactly-once FileSink (tests/integration/jobs/
+chaos_counts_to_files.py). The client and the TaskManager find the leader through ZooKeeper.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.hadoop import devstack
+from tests.integration.test_chaos import committed_lines, differences, expected_counts, out_of_order, parse
+from tests.integration.test_failures import rest, wait_for
+
+pytestmark = [pytest.mark.zookeeper, pytest.mark.hdfs]
+JOBS = Path(__file__).resolve().parents[1] / "integration" / "jobs"
+SESSION_TIMEOUT_S = 4
+N = 16_000
+RATE = 400  # numbers/s per source subtask until the marker exists: 20 s for N at parallelism 2
+
+
+@dataclass
+class HaCluster:
+    flags: list[str]
+    env: dict[str, str]
+    pid_dir: Path
+    quorum: str
+
+    def yflink(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "yflink", *args], capture_output=True, text=True,
+                              timeout=timeout, env=self.env, cwd=devstack.REPO)
+
+    def leader(self) -> dict[str, str] | None:
+        """The published leader information (address, rest_address, session_id), read like a client does."""
+        from yflink.common.configuration import Configuration
+        from yflink.runtime.highavailability import create_ha_services
+
+        config = Configuration()
+        for key_value in self.flags[1::2]:
+            key, value = key_value.split("=", 1)
+            config.set(key, value)
+        services = create_ha_services(config)
+        try:
+            info = services.leader_retrieval().wait_for_leader(0.5)
+            return {"rest_address": info.rest_address, "address": info.rpc_address, "session_id": info.session_id}
+        except Exception:  # noqa: BLE001 - no leader right now
+            return None
+        finally:
+            services.close()
+
+    def jobmanagers(self) -> list[psutil.Process]:
+        out = []
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = p.info["cmdline"] or []
+            if "jobmanager" in cmd and str(self.pid_dir) in " ".join(cmd):
+                out.append(p)
+        return out
+
+    def leader_process(self, rest_address: str) -> psutil.Process:
+        port = int(rest_address.rsplit(":", 1)[1])
+        for p in self.jobmanagers():
+            if any(c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections()):
+                return p
+        raise AssertionError(f"no JobManager process listens on {rest_address}")
+
+
+def try_rest(address: str, path: str) -> Any:
+    try:
+        return rest(address, path)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+@pytest.fixture
+def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: Path) -> Iterator[HaCluster]:
+    flags = ["-D", "high-availability.type=zookeeper", "-D", f"high-availability.zookeeper.quorum={zk_chroot}",
+             "-D", f"high-availability.storageDir=hdfs://{hdfs_dir}/ha",
+             "-D", f"high-availability.zookeeper.client.session-timeout={SESSION_TIMEOUT_S} s",
+             "-D", "rest.port=0", "-D", "jobmanager.rpc.port=0",
+             "-D", f"env.pid.dir={tmp_path}", "-D", f"env.log.dir={tmp_path / 'log'}",
+             "-D", "taskmanager.numberOfTaskSlots=2", "-D", "heartbeat.interval=1000", "-D", "heartbeat.timeout=8000",
+             "-D", "resourcemanager.local-taskmanagers.enabled=false",
+             "-D", "execution.checkpointing.interval=500 ms",
+             "-D", f"execution.checkpointing.dir=hdfs://{hdfs_dir}/checkpoints",
+             "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=20",
+             "-D", "restart-strategy.fixed-delay.delay=200 ms"]
+    env = {**os.environ, **hadoop, "PYTHONUNBUFFERED": "1"}
+    cluster = HaCluster(flags, env, tmp_path, zk_chroot)
+    started = cluster.yflink("cluster", "start", "--jobmanagers", "2", "--taskmanagers", "1", *flags)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield cluster
+    finally:
+        cluster.yflink("cluster", "stop", *flags)
+        for log in sorted((tmp_path / "log").glob("*.log")):
+            print(f"--- {log.name} (tail) ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+
+
+def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cluster: HaCluster,
+                                                                           tmp_path: Path) -> None:
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    submitted = ha_cluster.yflink("run", "-d", *ha_cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N),
+                                  str(output), str(RATE), str(marker))  # no -m: the leader comes from ZooKeeper
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    first = ha_cluster.leader()
+    assert first is not None
+    address = first["rest_address"]
+    job_id = wait_for(lambda: next((j["id"] for j in (try_rest(address, "/jobs") or {"jobs": []})["jobs"]
+                                    if j["status"] == "RUNNING"), None), 60, "the job to run")
+    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}/checkpoints") or {"counts": {"completed": 0}})
+             ["counts"]["completed"] >= 2, 60, "two completed checkpoints")
+    committed_before = len(committed_lines(output))
+    victim = ha_cluster.leader_process(address)
+    victim.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    second = wait_for(lambda: (lambda info: info if info and info["session_id"] != first["session_id"] else None)(
+        ha_cluster.leader()), 60, "a new leader")
+    elected_s = time.monotonic() - killed_at
+    address = second["rest_address"]
+    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") == "RUNNING", 60,
+             "the job RUNNING under the new leader")
+    wait_for(lambda: all(v.get("status") == "RUNNING" for v in (try_rest(address, f"/jobs/{job_id}") or {})
+                         .get("vertices", [{}])), 60, "every task RUNNING again")
+    running_s = time.monotonic() - killed_at
+    wait_for(lambda: len(committed_lines(output)) > committed_before, 60, "new committed output")
+    output_s = time.monotonic() - killed_at
+    print(f"failover: new leader after {elected_s:.1f} s, job RUNNING after {running_s:.1f} s, first new "
+          f"committed output after {output_s:.1f} s (session timeout {SESSION_TIMEOUT_S} s)")
+    stats = try_rest(address, f"/jobs/{job_id}/checkpoints")
+    assert stats["counts"]["restored"] >= 1 and stats["latest"]["restored"]["id"] >= 2, stats
+
+    marker.touch()
+    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") in ("FINISHED", "FAILED", "CANCELED"),
+             120, "the job to end")
+    assert try_rest(address, f"/jobs/{job_id}")["state"] == "FINISHED", try_rest(address, f"/jobs/{job_id}/exceptions")
+    lines = committed_lines(output)
+    numbers, counts = parse(lines)
+    assert not differences(numbers, __import__("collections").Counter(range(1, N + 1))), \
+        differences(numbers, __import__("collections").Counter(range(1, N + 1)))
+    assert not differences(counts, expected_counts(N)), differences(counts, expected_counts(N))
+    assert not out_of_order(lines, N)
+    # the finished job's HA metadata is gone (job graph pointer, checkpoint pointers, counter)
+    from kazoo.client import KazooClient
+
+    zk = KazooClient(hosts=ha_cluster.quorum)
+    zk.start(timeout=15)
+    try:
+        wait_for(lambda: not zk.exists(f"/flink/default/jobgraphs/{job_id}"), 30, "the job graph pointer removed")
+        assert not zk.exists(f"/flink/default/checkpoints/{job_id}")
+        assert not zk.exists(f"/flink/default/checkpoint_id_counter/{job_id}")
+    finally:
+        zk.stop()
+        zk.close()
+    assert running_s <= SESSION_TIMEOUT_S + 15, f"job RUNNING again only after {running_s:.1f} s"
