@@ -210,24 +210,28 @@ def test_a_session_runs_two_jobs_at_once_and_its_containers_grow_and_shrink(
     assert f"applicationID={app_id}" in (tmp_path / next(p.name for p in tmp_path.glob(".yarn-properties-*"))
                                          ).read_text()
     assert running_taskmanager_containers(app_id) == 0  # a session starts without TaskManagers
-    n = 20_000
-    for name in ("a", "b"):  # the last session is found through the properties file
+    job_ids = []
+    for _ in range(2):  # the last session is found through the properties file
         submitted = subprocess.run(
-            yflink_cmd("run", "-t", "yarn-session", "-d", *conf,
-                       str(INTEGRATION_JOBS / "slow_numbers_to_files.py"), str(n), str(tmp_path / name)),
+            yflink_cmd("run", "-t", "yarn-session", "-d", *conf, str(JOBS / "until_cancelled.py")),
             env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         assert submitted.returncode == 0, submitted.stdout + submitted.stderr
-    peak = wait_for(lambda: (running_taskmanager_containers(app_id) or 0) >= 4, 120,
-                    "4 TaskManager containers for two jobs of parallelism 2", interval_s=0.3)
-    assert peak
-    listed = wait_for(lambda: (lambda out: out if out.count("(FINISHED)") == 2 else None)(
-        subprocess.run(yflink_cmd("list", "-a", "-m", rest.group(1)), env=yarn_env, capture_output=True,
-                       text=True, timeout=60).stdout), 120, "both jobs to finish", interval_s=1)
-    assert listed
-    via_session = subprocess.run(yflink_cmd("yarn-session", "list", *conf, "-a"), env=yarn_env,
-                                 capture_output=True, text=True, timeout=60)
-    assert via_session.stdout.count("(FINISHED)") == 2, via_session.stdout + via_session.stderr
-    assert committed_numbers(tmp_path / "a") == committed_numbers(tmp_path / "b") == list(range(1, n + 1))
+        found = re.search(r"JobID ([0-9a-f]{32})", submitted.stdout + submitted.stderr)
+        assert found, submitted.stdout + submitted.stderr
+        job_ids.append(found.group(1))
+    # Two jobs of parallelism 2 at once, one slot per TaskManager: 4 containers, never more.
+    wait_for(lambda: running_taskmanager_containers(app_id) == 4, 120, "4 TaskManager containers", interval_s=0.3)
+    listed = subprocess.run(yflink_cmd("yarn-session", "list", *conf), env=yarn_env, capture_output=True,
+                            text=True, timeout=60)
+    assert all(j in listed.stdout for j in job_ids) and listed.stdout.count("(RUNNING)") == 2, listed.stdout
+    for job_id in job_ids:
+        cancelled = subprocess.run(yflink_cmd("yarn-session", "cancel", *conf, job_id), env=yarn_env,
+                                   capture_output=True, text=True, timeout=60)
+        assert f"Cancelled job {job_id}." in cancelled.stdout, cancelled.stdout + cancelled.stderr
+    assert (running_taskmanager_containers(app_id) or 0) <= 4
+    direct = subprocess.run(yflink_cmd("list", "-a", "-m", rest.group(1)), env=yarn_env, capture_output=True,
+                            text=True, timeout=60)
+    assert direct.stdout.count("(CANCELED)") == 2, direct.stdout
     wait_for(lambda: running_taskmanager_containers(app_id) == 0, 60, "idle TaskManagers to be released")
     assert app_state(app_id, yarn_env) == ("RUNNING", "UNDEFINED")  # the session outlives its jobs
     stopped = subprocess.run(yflink_cmd("yarn-session", "stop", *conf), env=yarn_env, cwd=tmp_path,
