@@ -135,7 +135,9 @@ class JobCheckpointing:
     # --- who takes part -----------------------------------------------------------------------------------
     def plan(self) -> Optional[CheckpointPlan]:
         """Who takes part in a checkpoint now; None unless the job is RUNNING and every task deployed and not
-        ended, or finished with its final state received, and some source still runs.
+        ended, or finished with its final state received, and some source still runs, or every task sent its
+        final state (then the checkpoint has nothing to trigger and completes at once from those states: the
+        final checkpoint the tasks wait for before they finish, FLIP-147).
 
         Flink requires every task RUNNING; here a task's RUNNING report may lag seconds behind while user code
         holds its slot worker's loop, so a task still initializing counts too: a source takes the trigger at its
@@ -152,11 +154,21 @@ class JobCheckpointing:
         if any(ex.state not in _TAKES_BARRIERS for ex in executions if ex.id not in finished):
             return None
         sources = tuple(ex.id for ex in executions if ex.vertex.job_vertex.is_source and ex.id not in finished)
-        if not sources:
+        if not sources and len(finished) < len(executions):  # the rest ends soon and sends its final state
             return None
         return CheckpointPlan(sources, {ex.id: TaskRef(ex.vertex.job_vertex.id, ex.subtask_index)
                                         for ex in executions},
                               final_states={ex_id: self._final[ex_id] for ex_id in finished})
+
+    def task_config(self) -> dict[str, str]:
+        """Checkpoint settings every deployment carries (cluster configuration overlaid with the job's), so a task
+        knows whether it waits for a final checkpoint at the end of its input: ``execution.checkpointing.interval``
+        (ms) and ``execution.checkpointing.checkpoints-after-tasks-finish``. Empty without periodic
+        checkpoints."""
+        if self.config.interval_ms is None:
+            return {}
+        return {opts.CHECKPOINTING_INTERVAL.key: f"{self.config.interval_ms} ms",
+                opts.CHECKPOINTS_AFTER_TASKS_FINISH.key: str(self.config.checkpoints_after_tasks_finish).lower()}
 
     async def on_task_state_changed(self) -> None:
         """Start the coordinator's driver once the job and every task are RUNNING (Flink starts the periodic

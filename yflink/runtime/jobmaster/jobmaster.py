@@ -411,7 +411,8 @@ class JobMaster:
             job_master_address=self.rpc_address, execution_id=ex.id, allocation_id=slot.allocation_id,
             vertex_id=jv.id, task_name=jv.name, subtask_index=ex.subtask_index, parallelism=jv.parallelism,
             max_parallelism=jv.max_parallelism, attempt_number=ex.attempt_number, is_source=jv.is_source,
-            chain=jv.chain, partitions=partitions, gates=gates, config=dict(self.job_graph.config),
+            chain=jv.chain, partitions=partitions, gates=gates,
+            config={**self.job_graph.config, **self.checkpointing.task_config()},  # FLIP-147: tasks' final wait
             restored_state=self.checkpointing.restored_state(jv.id, ex.subtask_index),
             operator_ids=dict(zip(jv.node_ids, jv.operator_ids)))
 

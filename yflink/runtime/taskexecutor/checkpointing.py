@@ -22,6 +22,13 @@ Stop-with-savepoint (Flink's synchronous savepoint): a source task that took a `
 (:meth:`TaskCheckpointer.wait_for_stop`): completed, the source ends (and the task FINISHES); aborted, it goes on.
 With ``SAVEPOINT_TERMINATE`` (``--drain``) the source emits the MAX watermark before the barrier, so event-time
 windows fire into the savepoint's side effects.
+
+The end of a task's input (FLIP-147, Flink "Checkpointing" > "Checkpointing with parts of the graph finished"):
+the task acknowledges its final state (:meth:`TaskCheckpointer.snapshot_at_end`) and, with periodic checkpoints,
+waits for the final checkpoint (:meth:`TaskCheckpointer.wait_for_final_checkpoint`): the first completed
+checkpoint with an id above every checkpoint it took (so one that holds its final state), or the completion of a
+stop-with-savepoint it took part in. Two-phase-commit sinks commit what the end of input prepared then, and only
+then the task finishes.
 """
 
 from __future__ import annotations
@@ -112,6 +119,15 @@ class TaskCheckpointer:
         self._stop: Optional[tuple[int, asyncio.Future[bool]]] = None
         #: the stop-with-savepoint without --drain (SAVEPOINT_SUSPEND) this task took part in, until it is aborted
         self._suspended_at: Optional[int] = None
+        #: the newest checkpoint or savepoint this task snapshotted (0: none); a completed one with a larger id
+        #: holds the task's final state once its input ended (FLIP-147)
+        self.latest_checkpoint_id = 0
+        #: synchronous savepoints (stop-with-savepoint) this task snapshotted, not known to be aborted
+        self._synchronous: set[int] = set()
+        #: whether a stop-with-savepoint this task took part in completed (no checkpoint follows it)
+        self.stopped_by_savepoint = False
+        #: while the task waits for its final checkpoint: the future it waits on
+        self._final_wait: Optional[asyncio.Future[None]] = None
 
     # --- events from the input ------------------------------------------------------------------------------
     def on_barrier(self, channel: int, barrier: CheckpointBarrier) -> None:
@@ -186,6 +202,9 @@ class TaskCheckpointer:
 
         assert self.chain is not None
         start = time.perf_counter()
+        self.latest_checkpoint_id = max(self.latest_checkpoint_id, barrier.checkpoint_id)
+        if barrier.options.snapshot_type.is_synchronous:
+            self._synchronous.add(barrier.checkpoint_id)
         try:
             snapshots: dict[int, OperatorSnapshot] = {}
             for node_id in self.chain.spec.order:
@@ -248,7 +267,7 @@ class TaskCheckpointer:
 
         future.add_done_callback(done)
 
-    def snapshot_at_end(self) -> None:
+    def snapshot_at_end(self, required: bool = False) -> None:
         """The task reached the end of its input (after ``end_input``): acknowledge its final state, inline, as
         checkpoint :data:`FINAL_SNAPSHOT_ID`, so checkpoints go on after it finished (FLIP-147): the JobMaster
         counts this state for every later checkpoint (a restore resumes a source at its end, not its start).
@@ -257,7 +276,12 @@ class TaskCheckpointer:
         a task ends only when every input ended, and a keyed task's inputs come from every upstream subtask, so no
         record can reach any keyed state of that operator again (its timers fired with the MAX watermark). This
         keeps the end of a job with large keyed state cheap. Call after :meth:`wait_for_uploads`, so this ack
-        follows every earlier one. A failure only logs (the job then takes no more checkpoints)."""
+        follows every earlier one. A failure only logs (the job then takes no more checkpoints), unless
+        ``required`` (the task waits for its final checkpoint, which cannot complete without this state).
+
+        Raises:
+            Exception: the snapshot failed and ``required``; the task fails (its committables stay uncommitted).
+        """
         from yflink.streaming.operators.state_handling import snapshot_state
 
         assert self.chain is not None
@@ -271,9 +295,29 @@ class TaskCheckpointer:
                     state[self.operator_ids[node_id]] = handles
             data = pickle.dumps(state, protocol=5)
         except Exception as exc:  # noqa: BLE001 - the task still finishes; only later checkpoints are affected
+            if required:
+                raise
             log.warning("%s: final state could not be snapshotted: %s", self.name, exc)
             return
         self.ack(FINAL_SNAPSHOT_ID, data, 0, 0)
+
+    async def wait_for_final_checkpoint(self) -> None:
+        """After :meth:`snapshot_at_end`: wait until a checkpoint with an id above :attr:`latest_checkpoint_id`
+        completed (it holds this task's final state; its notification already reached the operators, so sinks
+        committed), or a stop-with-savepoint this task took part in completed (:attr:`stopped_by_savepoint`).
+        Flink: a task finishes only after the first checkpoint that includes its final state completed
+        (FLIP-147, ``execution.checkpointing.checkpoints-after-tasks-finish``).
+
+        Raises:
+            Exception: what an operator raised when notified (a failed commit fails the task).
+        """
+        if self.stopped_by_savepoint:
+            return
+        self._final_wait = asyncio.get_running_loop().create_future()
+        try:
+            await self._final_wait
+        finally:
+            self._final_wait = None
 
     async def wait_for_uploads(self) -> None:
         """Wait until every upload started so far has been acknowledged or declined (tests, orderly ends)."""
@@ -290,16 +334,29 @@ class TaskCheckpointer:
     def notify(self, checkpoint_id: int, completed: bool) -> None:
         """Tell every operator the checkpoint completed (sinks commit) or was aborted; a source waiting on its
         synchronous savepoint learns the outcome."""
+        final_wait = self._final_wait
         if self.chain is not None:
             method = "notify_checkpoint_complete" if completed else "notify_checkpoint_aborted"
             for operator in self.chain.operators:
                 callback = getattr(operator, method, None)
                 if callable(callback):
-                    callback(checkpoint_id)
+                    try:
+                        callback(checkpoint_id)
+                    except Exception as exc:
+                        if final_wait is None or final_wait.done():
+                            raise
+                        final_wait.set_exception(exc)  # the final commit failed: so does the task
+                        return
         if self._stop is not None and self._stop[0] == checkpoint_id and not self._stop[1].done():
             self._stop[1].set_result(completed)
         if not completed and self._suspended_at == checkpoint_id:
             self._suspended_at = None
+        if checkpoint_id in self._synchronous:
+            self._synchronous.discard(checkpoint_id)
+            self.stopped_by_savepoint = self.stopped_by_savepoint or completed
+        if (completed and final_wait is not None and not final_wait.done()
+                and (checkpoint_id > self.latest_checkpoint_id or self.stopped_by_savepoint)):
+            final_wait.set_result(None)
 
     @property
     def suspended(self) -> bool:

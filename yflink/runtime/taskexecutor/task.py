@@ -2,8 +2,10 @@
 
 Source of the semantics: Flink ``Task`` and ``StreamTask`` (``SourceStreamTask``/``OneInputStreamTask``):
 DEPLOYING -> INITIALIZING (operators set up, partitions registered, inputs connected) -> RUNNING -> FINISHED,
-or FAILED with the error, or CANCELED. A task reads its input gate, passes each batch through its operator
-chain, and waits while its output subpartitions are full (backpressure). Busy, idle and backpressured time
+or FAILED with the error, or CANCELED. With periodic checkpoints a task at the end of its input stays RUNNING
+until its final checkpoint completed (FLIP-147; see ``Task._finish_with_final_checkpoint``). A task reads its
+input gate, passes each batch through its operator chain, and waits while its output subpartitions are full
+(backpressure). Busy, idle and backpressured time
 are measured as Flink's ``busyTimeMsPerSecond`` / ``idleTimeMsPerSecond`` / ``backPressuredTimeMsPerSecond``.
 """
 
@@ -39,7 +41,7 @@ from yflink.runtime.states import ExecutionState
 from yflink.runtime.taskexecutor.checkpointing import TaskCheckpointer
 from yflink.state.key_groups import key_group_range
 from yflink.streaming.operator_chain import OperatorChain
-from yflink.streaming.operators.base import SourceOperator, StreamOperator, TaskInfo
+from yflink.streaming.operators.base import SinkOperator, SourceOperator, StreamOperator, TaskInfo
 from yflink.streaming.operators.collect import CollectSinkOperator
 from yflink.streaming.watermark_valve import MAX_WATERMARK, WatermarkValve
 
@@ -109,6 +111,10 @@ class Task:
         self._checkpointing_mode = CheckpointingMode(config.get(opts.CHECKPOINTING_MODE))
         self._checkpoint_timeout_ms = config.get(opts.CHECKPOINTING_TIMEOUT) or None
         self._inline_threshold = config.get(opts.CHECKPOINTING_DATA_INLINE_THRESHOLD)
+        #: FLIP-147: periodic checkpoints go on after tasks finish, so a task at the end of its input waits for
+        #: its final checkpoint and two-phase-commit sinks commit then (without them: at the end of input)
+        self._final_checkpoint = bool(config.get(opts.CHECKPOINTING_INTERVAL)) and bool(
+            config.get(opts.CHECKPOINTS_AFTER_TASKS_FINISH))
         #: set when a source ended by stop-with-savepoint: its kind (no MAX watermark without --drain)
         self._stopped_by: Optional[SnapshotType] = None
 
@@ -169,9 +175,10 @@ class Task:
                 chain.end_input()
             if self.checkpointer is not None and self._stopped_by is None:  # FLIP-147: checkpoints go on
                 await self.checkpointer.wait_for_uploads()
-                self.checkpointer.snapshot_at_end()
+                self.checkpointer.snapshot_at_end(required=self._final_checkpoint)
             for writer in self.writers:
                 writer.finish()
+            await self._finish_with_final_checkpoint(chain)
             errors = chain.close()
             chain = None
             if errors:
@@ -207,6 +214,21 @@ class Task:
             if self.checkpointer is not None:
                 self.checkpointer.close()
             self.gate.close()
+
+    async def _finish_with_final_checkpoint(self, chain: OperatorChain) -> None:
+        """FLIP-147 (Flink "Checkpointing" > "Checkpointing with parts of the graph finished"): the final state was
+        acknowledged and the outputs ended; with periodic checkpoints the task stays RUNNING until a checkpoint
+        holding that state completed (its notification commits what sinks prepared at the end of input), so a
+        failure before it restores a checkpoint that replays this input without committing it twice. After a
+        completed stop-with-savepoint no checkpoint follows: sinks commit what is left at once. A cancel while
+        waiting cancels the task (nothing committed). Without periodic checkpoints nothing waits."""
+        if not self._final_checkpoint or self.checkpointer is None:
+            return
+        await self.checkpointer.wait_for_final_checkpoint()
+        if self.checkpointer.stopped_by_savepoint:
+            for op in chain.operators:
+                if isinstance(op, SinkOperator):
+                    op.commit_all_prepared()
 
     def _abort(self, chain: Optional[OperatorChain], reason: str) -> None:
         for partition in self.partitions:
@@ -293,6 +315,8 @@ class Task:
     def _configure(self, op: StreamOperator) -> None:
         if isinstance(op, CollectSinkOperator):
             op.sender = functools.partial(self.collect_sender, self.tdd)
+        if isinstance(op, SinkOperator):
+            op.commit_at_final_checkpoint = self._final_checkpoint
 
     def _keyed_backend(self, op: StreamOperator) -> Any:
         from yflink.state.backends import create_keyed_state_backend

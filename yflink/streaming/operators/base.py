@@ -233,6 +233,13 @@ class SinkOperator(StreamOperator):
     when that checkpoint completes, and on a restore the restored committables are committed again
     (idempotently) before writing resumes. Records written after the last completed checkpoint of a failed
     attempt stay uncommitted, so committed output holds each record exactly once.
+
+    At the end of a bounded input (Flink "Checkpointing" > "Checkpointing with parts of the graph finished",
+    FLIP-147): with :attr:`commit_at_final_checkpoint` (the task sets it when periodic checkpoints go on after
+    tasks finish) the writer prepares everything it still holds under the id *after* the last checkpoint this
+    subtask took part in, and the final checkpoint commits it: every checkpoint with a larger id that completes
+    holds this subtask's final state (no barrier reaches a task after the end of its input). Without it (no
+    periodic checkpoints: batch semantics) everything is committed at the end of input.
     """
 
     def __init__(self, sink: Sink, name: str = "Sink") -> None:
@@ -240,6 +247,9 @@ class SinkOperator(StreamOperator):
         self.sink = sink
         self.writer: SinkWriter | None = None
         self._prepared: dict[int, list[Any]] = {}  # checkpoint id -> committables prepared at its snapshot
+        self._latest_checkpoint_id = 0  # the newest checkpoint this subtask snapshotted (0: none yet)
+        #: set by the task: defer the commit at the end of input to the final checkpoint (FLIP-147)
+        self.commit_at_final_checkpoint = False
 
     def open(self) -> None:
         self.writer = self.sink.create_writer()
@@ -251,17 +261,32 @@ class SinkOperator(StreamOperator):
             if restored:
                 commit([c for committables in restored for c in committables])
 
+    @property
+    def final_checkpoint_id(self) -> int:
+        """The id what is prepared at the end of input is registered under: the newest checkpoint this subtask
+        took part in, plus one (FLIP-147)."""
+        return self._latest_checkpoint_id + 1
+
     def prepare_snapshot(self, checkpoint_id: int = 0) -> None:
+        """Prepare the writer's committables for checkpoint ``checkpoint_id`` and keep every uncommitted one in
+        operator state; ``checkpoint_id`` 0 is the final snapshot at the end of input (its committables are
+        registered under :attr:`final_checkpoint_id`)."""
         prepare = getattr(self.writer, "prepare_commit", None)
         if not callable(prepare):
             return
         from yflink.streaming.operators.state_handling import operator_state_backend_of
 
-        self._prepared[checkpoint_id] = list(prepare(True))
+        if checkpoint_id > 0:
+            self._latest_checkpoint_id = max(self._latest_checkpoint_id, checkpoint_id)
+            target = checkpoint_id
+        else:
+            target = self.final_checkpoint_id
+        self._prepared.setdefault(target, []).extend(prepare(True))
         operator_state_backend_of(self).get_list_state(_COMMITTABLES).update(list(self._prepared.values()))
 
     def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
-        """Commit what was prepared at this checkpoint and the ones before it."""
+        """Commit what was prepared at this checkpoint and the ones before it (a final checkpoint also commits
+        what the end of input prepared)."""
         commit = getattr(self.writer, "commit", None)
         if not callable(commit):
             return
@@ -269,6 +294,13 @@ class SinkOperator(StreamOperator):
         committables = [c for cid in sorted(done) for c in self._prepared.pop(cid)]
         if committables:
             commit(committables)
+
+    def commit_all_prepared(self) -> None:
+        """Commit every committable prepared so far, whichever checkpoint it waits for: the end of input without
+        periodic checkpoints, or after a stop-with-savepoint completed (no checkpoint follows it)."""
+        commit = getattr(self.writer, "commit", None)
+        if callable(commit) and self._prepared:
+            commit([c for cid in sorted(self._prepared) for c in self._prepared.pop(cid)])
 
     def process_batch(self, values: list[Any], timestamps: Optional[list[int]]) -> None:
         assert self.writer is not None
@@ -278,13 +310,17 @@ class SinkOperator(StreamOperator):
         pass
 
     def end_input(self) -> None:
-        """End of a bounded input: commit everything prepared at checkpoints whose completion was not announced
-        yet, then close and commit the rest (Flink commits them with the final checkpoint)."""
+        """End of a bounded input. With :attr:`commit_at_final_checkpoint` a two-phase-commit writer prepares
+        everything it holds (the FileSink closes its in-progress files into pending files) under
+        :attr:`final_checkpoint_id`, committed by the final checkpoint (Flink: ``SinkWriter.flush(true)`` in
+        ``endInput``, the committer at the next completed checkpoint); otherwise everything prepared and the
+        rest are committed now."""
         if self.writer is None:
             return
-        commit = getattr(self.writer, "commit", None)
-        if callable(commit) and self._prepared:
-            commit([c for cid in sorted(self._prepared) for c in self._prepared.pop(cid)])
+        if self.commit_at_final_checkpoint and callable(getattr(self.writer, "prepare_commit", None)):
+            self.prepare_snapshot(0)
+            return
+        self.commit_all_prepared()
         self.writer.flush(True)
 
     def close(self) -> None:
