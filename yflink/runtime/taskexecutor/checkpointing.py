@@ -294,7 +294,7 @@ class TaskCheckpointer:
                 if not handles.is_empty():
                     state[self.operator_ids[node_id]] = handles
             data = pickle.dumps(state, protocol=5)
-        except Exception as exc:  # noqa: BLE001 - the task still finishes; only later checkpoints are affected
+        except Exception as exc:  # noqa: BLE001 - unless required the task still finishes (later checkpoints fail)
             if required:
                 raise
             log.warning("%s: final state could not be snapshotted: %s", self.name, exc)
@@ -333,7 +333,12 @@ class TaskCheckpointer:
     # --- after the checkpoint ---------------------------------------------------------------------------------------
     def notify(self, checkpoint_id: int, completed: bool) -> None:
         """Tell every operator the checkpoint completed (sinks commit) or was aborted; a source waiting on its
-        synchronous savepoint learns the outcome."""
+        synchronous savepoint learns the outcome, a task waiting for its final checkpoint whether this was it.
+
+        Raises:
+            Exception: what an operator raised, unless the task waits for its final checkpoint (then that wait
+                raises it).
+        """
         final_wait = self._final_wait
         if self.chain is not None:
             method = "notify_checkpoint_complete" if completed else "notify_checkpoint_aborted"
