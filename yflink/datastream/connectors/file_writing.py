@@ -407,8 +407,9 @@ class FileSinkWriter(SinkWriter):
 
     def prepare_commit(self, flush: bool) -> list[PendingFile]:
         """Close the part files that must close now (all of them when ``flush``, else those the policy rolls on
-        checkpoint) and return every pending file; the caller commits them with :func:`commit` (at the end of
-        input now, when the checkpoint completes later)."""
+        checkpoint) and return every pending file; the caller (``SinkOperator``) commits them with :func:`commit`
+        when the checkpoint completes (at the end of input: with the final checkpoint, FLIP-147; without periodic
+        checkpoints at once)."""
         pending: list[PendingFile] = []
         for bucket in self.buckets.values():
             part = bucket.in_progress
@@ -422,8 +423,9 @@ class FileSinkWriter(SinkWriter):
         commit(pending_files)
 
     def flush(self, end_of_input: bool) -> None:
-        """At the end of input: close and commit every part file. Otherwise: push written bytes to the OS (the
-        commit then happens at checkpoints, once they exist)."""
+        """At the end of input without periodic checkpoints (batch semantics): close and commit every part file
+        (with them ``SinkOperator`` prepares instead and the final checkpoint commits). Otherwise: push written
+        bytes to the OS (the commit then happens at checkpoints)."""
         if end_of_input:
             commit(self.prepare_commit(flush=True))
         else:
