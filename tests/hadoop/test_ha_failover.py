@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ class HaCluster:
     env: dict[str, str]
     pid_dir: Path
     quorum: str
+    session_timeout_s: float
 
     def yflink(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "yflink", *args], capture_output=True, text=True,
@@ -85,10 +87,13 @@ def try_rest(address: str, path: str) -> Any:
 
 
 @pytest.fixture
-def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: Path) -> Iterator[HaCluster]:
+def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[HaCluster]:
+    """Two JobManagers and one TaskManager; ``request.param``: the ZooKeeper session timeout, s."""
+    session_timeout_s = getattr(request, "param", SESSION_TIMEOUT_S)
     flags = ["-D", "high-availability.type=zookeeper", "-D", f"high-availability.zookeeper.quorum={zk_chroot}",
              "-D", f"high-availability.storageDir=hdfs://{hdfs_dir}/ha",
-             "-D", f"high-availability.zookeeper.client.session-timeout={SESSION_TIMEOUT_S} s",
+             "-D", f"high-availability.zookeeper.client.session-timeout={session_timeout_s} s",
              "-D", "rest.port=0", "-D", "jobmanager.rpc.port=0",
              "-D", f"env.pid.dir={tmp_path}", "-D", f"env.log.dir={tmp_path / 'log'}",
              "-D", "taskmanager.numberOfTaskSlots=2", "-D", "heartbeat.interval=1000", "-D", "heartbeat.timeout=8000",
@@ -98,7 +103,7 @@ def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: 
              "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=20",
              "-D", "restart-strategy.fixed-delay.delay=200 ms"]
     env = {**os.environ, **hadoop, "PYTHONUNBUFFERED": "1"}
-    cluster = HaCluster(flags, env, tmp_path, zk_chroot)
+    cluster = HaCluster(flags, env, tmp_path, zk_chroot, session_timeout_s)
     started = cluster.yflink("cluster", "start", "--jobmanagers", "2", "--taskmanagers", "1", *flags)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
@@ -109,19 +114,44 @@ def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: 
             print(f"--- {log.name} (tail) ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
 
 
+def completed_checkpoints(address: str, job_id: str) -> int:
+    return int((try_rest(address, f"/jobs/{job_id}/checkpoints") or {"counts": {"completed": 0}})
+               ["counts"]["completed"])
+
+
+def submit_and_wait_for_checkpoints(cluster: HaCluster, output: Path, marker: Path) -> tuple[dict[str, str], str]:
+    """Submit without -m (the leader comes from ZooKeeper); wait until it runs with two completed checkpoints.
+    Returns (leader information, job id)."""
+    submitted = cluster.yflink("run", "-d", *cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N),
+                               str(output), str(RATE), str(marker))
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    leader = cluster.leader()
+    assert leader is not None
+    address = leader["rest_address"]
+    job_id = wait_for(lambda: next((j["id"] for j in (try_rest(address, "/jobs") or {"jobs": []})["jobs"]
+                                    if j["status"] == "RUNNING"), None), 60, "the job to run")
+    wait_for(lambda: completed_checkpoints(address, job_id) >= 2, 60, "two completed checkpoints")
+    return leader, job_id
+
+
+def finish_and_check_exact(address: str, job_id: str, output: Path, marker: Path) -> None:
+    """Let the job run to its end and check that the committed output holds every record exactly once."""
+    marker.touch()
+    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") in ("FINISHED", "FAILED", "CANCELED"),
+             120, "the job to end")
+    assert try_rest(address, f"/jobs/{job_id}")["state"] == "FINISHED", try_rest(address, f"/jobs/{job_id}/exceptions")
+    lines = committed_lines(output)
+    numbers, counts = parse(lines)
+    assert not differences(numbers, Counter(range(1, N + 1))), differences(numbers, Counter(range(1, N + 1)))
+    assert not differences(counts, expected_counts(N)), differences(counts, expected_counts(N))
+    assert not out_of_order(lines, N)
+
+
 def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cluster: HaCluster,
                                                                            tmp_path: Path) -> None:
     output, marker = tmp_path / "out", tmp_path / "fast"
-    submitted = ha_cluster.yflink("run", "-d", *ha_cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N),
-                                  str(output), str(RATE), str(marker))  # no -m: the leader comes from ZooKeeper
-    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
-    first = ha_cluster.leader()
-    assert first is not None
+    first, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
     address = first["rest_address"]
-    job_id = wait_for(lambda: next((j["id"] for j in (try_rest(address, "/jobs") or {"jobs": []})["jobs"]
-                                    if j["status"] == "RUNNING"), None), 60, "the job to run")
-    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}/checkpoints") or {"counts": {"completed": 0}})
-             ["counts"]["completed"] >= 2, 60, "two completed checkpoints")
     committed_before = len(committed_lines(output))
     victim = ha_cluster.leader_process(address)
     victim.send_signal(signal.SIGKILL)
@@ -143,16 +173,7 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
     stats = try_rest(address, f"/jobs/{job_id}/checkpoints")
     assert stats["counts"]["restored"] >= 1 and stats["latest"]["restored"]["id"] >= 2, stats
 
-    marker.touch()
-    wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") in ("FINISHED", "FAILED", "CANCELED"),
-             120, "the job to end")
-    assert try_rest(address, f"/jobs/{job_id}")["state"] == "FINISHED", try_rest(address, f"/jobs/{job_id}/exceptions")
-    lines = committed_lines(output)
-    numbers, counts = parse(lines)
-    assert not differences(numbers, __import__("collections").Counter(range(1, N + 1))), \
-        differences(numbers, __import__("collections").Counter(range(1, N + 1)))
-    assert not differences(counts, expected_counts(N)), differences(counts, expected_counts(N))
-    assert not out_of_order(lines, N)
+    finish_and_check_exact(address, job_id, output, marker)
     # the finished job's HA metadata is gone (job graph pointer, checkpoint pointers, counter)
     from kazoo.client import KazooClient
 
@@ -166,3 +187,53 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
         zk.stop()
         zk.close()
     assert running_s <= SESSION_TIMEOUT_S + 15, f"job RUNNING again only after {running_s:.1f} s"
+
+
+@pytest.mark.parametrize("ha_cluster", [10], indirect=True)  # session timeout 10 s: room for a ZooKeeper election
+def test_stopping_one_of_three_zookeeper_servers_interrupts_nothing(ha_cluster: HaCluster, tmp_path: Path) -> None:
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    leader, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    address = leader["rest_address"]
+    modes = devstack.zk_server_modes()
+    zk_leader = next(n for n, m in modes.items() if m == "leader")  # the most disruptive one to lose
+    devstack.run([devstack.ZK_DIR / "ensemble.sh", "stop-server", str(zk_leader)], timeout=60)
+    try:
+        wait_for(lambda: "leader" in devstack.zk_server_modes().values(), 60, "a new ZooKeeper leader")
+        before = completed_checkpoints(address, job_id)
+        wait_for(lambda: completed_checkpoints(address, job_id) >= before + 3, 60,
+                 "checkpoints completing with one ZooKeeper server down")
+        assert ha_cluster.leader() == leader  # the same leader session throughout
+        assert try_rest(address, f"/jobs/{job_id}")["state"] == "RUNNING"
+    finally:
+        devstack.run([devstack.ZK_DIR / "ensemble.sh", "start-server", str(zk_leader)], timeout=120)
+    finish_and_check_exact(address, job_id, output, marker)
+    stats = try_rest(address, f"/jobs/{job_id}/checkpoints")
+    assert stats["counts"]["restored"] == 0, stats  # never restarted
+    assert ha_cluster.leader() is None or ha_cluster.leader()["session_id"] == leader["session_id"]
+
+
+def test_a_paused_leader_whose_session_expired_steps_down_and_is_fenced(ha_cluster: HaCluster,
+                                                                        tmp_path: Path) -> None:
+    """SIGSTOP the leader (a long GC pause) beyond its session timeout: the standby leads and recovers the job;
+    when the old leader wakes up it learns that its session expired, suspends its JobMaster and closes its
+    endpoints; whatever it still sends is fenced (TaskManagers follow the new leader's session); output exact."""
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    first, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    old = ha_cluster.leader_process(first["rest_address"])
+    old_port = int(first["rest_address"].rsplit(":", 1)[1])
+    old.send_signal(signal.SIGSTOP)
+    try:
+        second = wait_for(lambda: (lambda i: i if i and i["session_id"] != first["session_id"] else None)(
+            ha_cluster.leader()), 60, "the standby to lead")
+        address = second["rest_address"]
+        wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") == "RUNNING", 60,
+                 "the job RUNNING under the new leader")
+    finally:
+        old.send_signal(signal.SIGCONT)
+    log = next(p for p in (tmp_path / "log").glob("jobmanager*.log") if f"[jobmanager {old.pid}]" in p.read_text())
+    wait_for(lambda: "Leadership revoked" in log.read_text() and "suspended" in log.read_text(), 30,
+             "the old leader to step down")
+    wait_for(lambda: not any(c.laddr and c.laddr.port == old_port and c.status == psutil.CONN_LISTEN
+                             for c in old.net_connections()), 30, "the old leader to close its REST endpoint")
+    assert old.is_running()  # it stands by again
+    finish_and_check_exact(address, job_id, output, marker)

@@ -373,5 +373,6 @@ HA_ZK_MAX_RETRIES = option("high-availability.zookeeper.client.max-retry-attempt
 HA_ZK_ACL = option("high-availability.zookeeper.client.acl", lambda v: str(v).strip().lower(), "open",
                    "ACL of the HA znodes: open (world) or creator (only the authenticated creator; needs SASL).")
 HA_ZK_TOLERATE_SUSPENDED = option("high-availability.zookeeper.client.tolerate-suspended-connections", _parse_bool,
-                                  False, "Keep leadership while the ZooKeeper connection is suspended (lose it "
-                                         "only when the session expires).")
+                                  False, "true: keep leadership while the ZooKeeper connection is suspended "
+                                         "(lose it only when the session expires); false: lose it when a "
+                                         "suspension lasts more than half the session timeout (Flink: at once).")

@@ -34,6 +34,7 @@ from yflink.runtime.resourcemanager import ResourceManager
 
 log = logging.getLogger(__name__)
 SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")  # Flink's SavepointFormatType
+RECOVERY_READ_TIMEOUT_S = 60.0  # reading one stored job graph (HA storage) during recovery, s
 
 
 def delete_savepoint(pointer: str) -> str:
@@ -102,11 +103,13 @@ class Dispatcher:
         and left in the store."""
         store = self.ha.job_graph_store()
         recovered = []
-        for job_id in await asyncio.to_thread(store.job_ids):
+        job_ids = await asyncio.to_thread(store.job_ids)
+        log.info("Recovering %d job(s) from the JobGraphStore: %s", len(job_ids), job_ids)
+        for job_id in job_ids:
             if job_id in self.job_masters:
                 continue
             try:
-                job_graph = await asyncio.to_thread(store.get, job_id)
+                job_graph = await asyncio.wait_for(asyncio.to_thread(store.get, job_id), RECOVERY_READ_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - one unreadable job must not keep the others from running
                 log.error("Could not recover job %s: %s", job_id, exc)
                 continue

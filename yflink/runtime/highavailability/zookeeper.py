@@ -13,8 +13,11 @@ Fencing: every write of the leader is a ZooKeeper transaction that first checks 
 still exists (version 0), as Flink's ``ZooKeeperStateHandleStore`` does with its leader-latch check. A leader
 whose session expired has lost that node, so its writes fail with :class:`LeadershipLostError`.
 
-Leadership is revoked when the session is LOST, and also when the connection is SUSPENDED unless
-``high-availability.zookeeper.client.tolerate-suspended-connections`` is true.
+Leadership is revoked when the session is LOST, and, unless
+``high-availability.zookeeper.client.tolerate-suspended-connections`` is true, when the connection stays
+SUSPENDED for more than half the session timeout. Flink revokes at the first SUSPENDED, which restarts every job
+when one ZooKeeper server of a healthy ensemble goes away (the client reconnects to another within milliseconds);
+the grace period avoids that without allowing two leaders (the session cannot expire before it ends).
 """
 
 from __future__ import annotations
@@ -56,6 +59,13 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2  # how often the election thread looks at stop/lost flags while it waits
 
 
+def command_retry(ha: HaConfiguration) -> KazooRetry:
+    """Flink's (Curator's) ExponentialBackoffRetry: ``max-retry-attempts`` retries, the first after
+    ``retry-wait``, doubling."""
+    return KazooRetry(max_tries=ha.max_retry_attempts, delay=ha.retry_wait_ms / 1000.0, backoff=2,
+                      max_delay=ha.retry_wait_ms / 1000.0 * 2 ** max(ha.max_retry_attempts, 0))
+
+
 def connect(ha: HaConfiguration) -> KazooClient:
     """A started kazoo client for ``ha`` (session timeout, retries and ACL from its options).
 
@@ -66,7 +76,7 @@ def connect(ha: HaConfiguration) -> KazooClient:
     client = KazooClient(
         hosts=ha.quorum, timeout=ha.session_timeout_ms / 1000.0,
         connection_retry=KazooRetry(max_tries=-1, delay=0.1, backoff=2, max_delay=retry_wait_s),
-        command_retry=KazooRetry(max_tries=ha.max_retry_attempts, delay=0.1, backoff=2, max_delay=retry_wait_s),
+        command_retry=command_retry(ha),
         default_acl=CREATOR_ALL_ACL if ha.acl == "creator" else OPEN_ACL_UNSAFE)
     try:
         client.start(timeout=ha.connection_timeout_ms / 1000.0)
@@ -78,30 +88,77 @@ def connect(ha: HaConfiguration) -> KazooClient:
     return client
 
 
-def _commit(client: KazooClient, guard: Optional[str], build: Callable[[Any], None]) -> None:
-    """Run the operations ``build`` adds to a transaction, after checking the leader's latch node ``guard``.
+class BoundedClient:
+    """kazoo calls with the command retry policy (``max-retry-attempts`` after ``retry-wait``, doubling) and a
+    timeout per attempt (``connection-timeout``): a plain synchronous kazoo call waits forever when its request
+    is lost with a broken connection, which would stall a JobMaster's checkpoint I/O."""
 
-    Raises:
-        LeadershipLostError: the latch node is gone (the session that owned it ended).
-        KazooException: another operation failed (its own error, e.g. NodeExistsError).
-    """
-    tx = client.transaction()
-    if guard is not None:
-        tx.check(guard, 0)
-    build(tx)
-    results = tx.commit()
-    errors = [r for r in results if isinstance(r, Exception)]
-    if not errors:
-        return
-    if guard is not None and isinstance(results[0], NoNodeError):
-        raise LeadershipLostError(f"leadership lost: the leader latch node {guard} no longer exists")
-    first = next((e for e in errors if type(e).__name__ != "RolledBackError"), errors[0])
-    raise first
+    def __init__(self, client: KazooClient, retry: KazooRetry, timeout_s: float) -> None:
+        self.client = client
+        self._retry = retry
+        self._timeout_s = timeout_s
+
+    def _run(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        def once() -> Any:
+            return getattr(self.client, f"{name}_async")(*args, **kwargs).get(timeout=self._timeout_s)
+
+        return self._retry.copy()(once)
+
+    def get(self, path: str) -> tuple[bytes, Any]:
+        return self._run("get", path)  # type: ignore[no-any-return]
+
+    def get_children(self, path: str) -> list[str]:
+        return self._run("get_children", path)  # type: ignore[no-any-return]
+
+    def exists(self, path: str, watch: Optional[Callable[[Any], None]] = None) -> Any:
+        return self._run("exists", path, watch=watch)
+
+    def delete(self, path: str, version: int = -1) -> None:
+        self._run("delete", path, version)
+
+    def delete_recursive(self, path: str) -> None:
+        self._retry.copy()(self.client.delete, path, recursive=True)
+
+    def create(self, path: str, value: bytes = b"", ephemeral: bool = False, sequence: bool = False) -> str:
+        """Not retried: a retried sequential create could leave a second node behind."""
+        return self.client.create_async(path, value, ephemeral=ephemeral, sequence=sequence).get(  # type: ignore[no-any-return]
+            timeout=self._timeout_s)
+
+    def ensure_path(self, path: str) -> None:
+        self._run("ensure_path", path)
+
+    def commit(self, guard: Optional[str], build: Callable[[Any], None]) -> None:
+        """Run the operations ``build`` adds to a transaction, after checking the leader's latch node ``guard``.
+
+        Raises:
+            LeadershipLostError: the latch node is gone (the session that owned it ended).
+            KazooException: another operation failed (its own error, e.g. NodeExistsError).
+        """
+
+        def once() -> list[Any]:
+            tx = self.client.transaction()
+            if guard is not None:
+                tx.check(guard, 0)
+            build(tx)
+            return tx.commit_async().get(timeout=self._timeout_s)  # type: ignore[no-any-return]
+
+        results = self._retry.copy()(once)
+        errors = [r for r in results if isinstance(r, Exception)]
+        if not errors:
+            return
+        if guard is not None and isinstance(results[0], NoNodeError):
+            raise LeadershipLostError(f"leadership lost: the leader latch node {guard} no longer exists")
+        raise next((e for e in errors if type(e).__name__ != "RolledBackError"), errors[0])
 
 
 def _set_data(path: str, data: bytes, version: int) -> Callable[[Any], None]:
     """A transaction step: set ``data`` if the node still has ``version`` (compare-and-set)."""
     return lambda tx: tx.set_data(path, data, version)
+
+
+def _setter(event: threading.Event) -> Callable[[Any], None]:
+    """A watch callback that sets ``event``."""
+    return lambda _watched: event.set()
 
 
 class ZooKeeperLeaderElection(LeaderElection):
@@ -111,8 +168,13 @@ class ZooKeeperLeaderElection(LeaderElection):
     def __init__(self, services: ZooKeeperHaServices) -> None:
         self._services = services
         self._client = services.client
+        self._zk = services.zk
         self._paths = services.paths
         self._tolerate_suspended = services.ha.tolerate_suspended
+        #: How long a suspended connection may last before leadership is given up (tolerate-suspended-connections
+        #: false): half the session timeout, so a leader steps down before its session can expire.
+        self._suspension_grace_s = services.ha.session_timeout_ms / 2000.0
+        self._suspension_timer: Optional[threading.Timer] = None
         self.contender_id = uuid.uuid4().hex
         self._contender: Optional[LeaderContender] = None
         self._stopped = threading.Event()
@@ -120,7 +182,6 @@ class ZooKeeperLeaderElection(LeaderElection):
         self._lock = threading.Lock()
         self.session_id: Optional[str] = None
         self.node: Optional[str] = None  # our latch node while we lead
-        self._stale: list[str] = []  # our latch nodes we could not delete yet
         self._thread: Optional[threading.Thread] = None
 
     def start(self, contender: LeaderContender) -> None:
@@ -130,7 +191,29 @@ class ZooKeeperLeaderElection(LeaderElection):
         self._thread.start()
 
     def _on_state(self, state: str) -> None:  # kazoo's thread: must not block
-        if state == KazooState.LOST or (state == KazooState.SUSPENDED and not self._tolerate_suspended):
+        if state == KazooState.LOST:
+            self._lost.set()
+        elif state == KazooState.SUSPENDED and not self._tolerate_suspended:
+            # A suspension is usually one server going away; the client moves to another within the session.
+            # Only one that lasts beyond the grace period costs leadership (well before the session can expire
+            # and another contender be granted leadership).
+            self._cancel_suspension_timer()
+            timer = threading.Timer(self._suspension_grace_s, self._suspended_too_long)
+            timer.daemon = True
+            self._suspension_timer = timer
+            timer.start()
+        elif state == KazooState.CONNECTED:
+            self._cancel_suspension_timer()
+
+    def _cancel_suspension_timer(self) -> None:
+        timer, self._suspension_timer = self._suspension_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _suspended_too_long(self) -> None:
+        if not self._client.connected:
+            log.warning("ZooKeeper connection suspended for more than %.1f s: giving up leadership",
+                        self._suspension_grace_s)
             self._lost.set()
 
     def _run(self) -> None:
@@ -147,20 +230,15 @@ class ZooKeeperLeaderElection(LeaderElection):
         if self._stopped.is_set():
             return
         self._lost.clear()
-        for stale in list(self._stale):
-            try:
-                self._client.delete(stale)
-            except NoNodeError:
-                pass
-            self._stale.remove(stale)
-        self._client.ensure_path(self._paths.latch)
-        node = self._client.create(f"{self._paths.latch}/latch-", self.contender_id.encode(), ephemeral=True,
-                                   sequence=True)
+        self._zk.ensure_path(self._paths.latch)
+        self._delete_own_nodes()  # left by a create whose answer was lost, or a delete that failed
+        node = self._zk.create(f"{self._paths.latch}/latch-", self.contender_id.encode(), ephemeral=True,
+                               sequence=True)
         name = node.rsplit("/", 1)[1]
         leading = False
         try:
             while not self._stopped.is_set() and not self._lost.is_set():
-                children = sorted(self._client.get_children(self._paths.latch))
+                children = sorted(self._zk.get_children(self._paths.latch))
                 if name not in children:
                     return  # our session ended: contend again with a new node
                 index = children.index(name)
@@ -168,8 +246,7 @@ class ZooKeeperLeaderElection(LeaderElection):
                     leading = True
                     break
                 changed = threading.Event()
-                if self._client.exists(f"{self._paths.latch}/{children[index - 1]}",
-                                       watch=lambda _event, ev=changed: ev.set()) is not None:
+                if self._zk.exists(f"{self._paths.latch}/{children[index - 1]}", watch=_setter(changed)) is not None:
                     changed.wait(POLL_S * 5)
             if not leading or self._stopped.is_set() or self._lost.is_set():
                 return
@@ -191,17 +268,24 @@ class ZooKeeperLeaderElection(LeaderElection):
                 self._contender.revoke_leadership()
                 self._delete_connection_info()
             try:
-                self._client.delete(node)
+                self._zk.delete(node)
+            except (KazooException, KazooTimeoutError):
+                pass  # gone with the session, or deleted by the next round's _delete_own_nodes
+
+    def _delete_own_nodes(self) -> None:
+        for name in self._zk.get_children(self._paths.latch):
+            path = f"{self._paths.latch}/{name}"
+            try:
+                if self._zk.get(path)[0] == self.contender_id.encode():
+                    self._zk.delete(path)
             except NoNodeError:
                 pass
-            except (KazooException, KazooTimeoutError):
-                self._stale.append(node)
 
     def _delete_connection_info(self) -> None:
         try:
-            stat = self._client.exists(self._paths.connection_info)
+            stat = self._zk.exists(self._paths.connection_info)
             if stat is not None and stat.owner_session_id == self._client.client_id[0]:
-                self._client.delete(self._paths.connection_info, version=stat.version)
+                self._zk.delete(self._paths.connection_info, version=stat.version)
         except (KazooException, KazooTimeoutError, TypeError):
             pass  # without a connection the ephemeral node goes with the session
 
@@ -225,7 +309,7 @@ class ZooKeeperLeaderElection(LeaderElection):
         with self._lock:
             if info.session_id != self.session_id:
                 raise LeadershipLostError(f"leader session {info.session_id} is not the current one")
-        self._client.ensure_path(path.rsplit("/", 1)[0])
+        self._zk.ensure_path(path.rsplit("/", 1)[0])
         deadline = time.monotonic() + self._services.ha.session_timeout_ms / 1000.0 + 10
         while True:
             with self._lock:
@@ -233,13 +317,13 @@ class ZooKeeperLeaderElection(LeaderElection):
                     raise LeadershipLostError(f"leader session {info.session_id} is not the current one")
                 guard = self.node
             try:
-                _commit(self._client, guard, lambda tx: tx.create(path, info.to_bytes(), ephemeral=True))
+                self._zk.commit(guard, lambda tx: tx.create(path, info.to_bytes(), ephemeral=True))
                 log.info("Published leader information %s", info)
                 return
             except NodeExistsError:
-                stat = self._client.exists(path)
+                stat = self._zk.exists(path)
                 if stat is not None and stat.owner_session_id == self._client.client_id[0]:
-                    _commit(self._client, guard, _set_data(path, info.to_bytes(), stat.version))
+                    self._zk.commit(guard, _set_data(path, info.to_bytes(), stat.version))
                     return
             if time.monotonic() > deadline:  # the former leader's node outlived its session timeout
                 raise HighAvailabilityError(f"{path} still belongs to another session; cannot publish {info}")
@@ -251,6 +335,7 @@ class ZooKeeperLeaderElection(LeaderElection):
 
     def stop(self) -> None:
         self._stopped.set()
+        self._cancel_suspension_timer()
         if self._thread is not None:
             self._thread.join(10)
         self._client.remove_listener(self._on_state)
@@ -310,20 +395,21 @@ class ZooKeeperJobGraphStore(JobGraphStore):
         fs.mkdirs(self._s.blob_dir)
         fs.write_atomic(blob, pickle.dumps(job_graph, protocol=5))
         path = self._s.paths.job_graph(job_graph.job_id)
-        self._s.client.ensure_path(self._s.paths.job_graphs)
         try:
-            _commit(self._s.client, self._s.guard(), lambda tx: tx.create(path, blob.encode()))
+            self._s.zk.ensure_path(self._s.paths.job_graphs)
+            self._s.zk.commit(self._s.guard(), lambda tx: tx.create(path, blob.encode()))
         except NodeExistsError:
-            old, stat = self._s.client.get(path)
-            _commit(self._s.client, self._s.guard(), lambda tx: tx.set_data(path, blob.encode(), stat.version))
-            self._delete_blob(old.decode())
+            old, stat = self._s.zk.get(path)
+            if old.decode() != blob:  # not our own create, retried after a lost answer
+                self._s.zk.commit(self._s.guard(), _set_data(path, blob.encode(), stat.version))
+                self._delete_blob(old.decode())
         except BaseException:
             self._delete_blob(blob)
             raise
 
     def get(self, job_id: str) -> JobGraph:
         try:
-            data, _ = self._s.client.get(self._s.paths.job_graph(job_id))
+            data, _ = self._s.zk.get(self._s.paths.job_graph(job_id))
         except NoNodeError:
             raise KeyError(job_id) from None
         blob = data.decode()
@@ -338,15 +424,15 @@ class ZooKeeperJobGraphStore(JobGraphStore):
 
     def job_ids(self) -> list[str]:
         try:
-            return sorted(self._s.client.get_children(self._s.paths.job_graphs))
+            return sorted(self._s.zk.get_children(self._s.paths.job_graphs))
         except NoNodeError:
             return []
 
     def remove(self, job_id: str) -> None:
         path = self._s.paths.job_graph(job_id)
         try:
-            data, _ = self._s.client.get(path)
-            self._s.client.delete(path)
+            data, _ = self._s.zk.get(path)
+            self._s.zk.delete(path)
         except NoNodeError:
             return
         self._delete_blob(data.decode())
@@ -366,7 +452,7 @@ class ZooKeeperCheckpointIDCounter(CheckpointIDCounter):
 
     def get(self) -> int:
         try:
-            data, _ = self._s.client.get(self._path)
+            data, _ = self._s.zk.get(self._path)
         except NoNodeError:
             return 1
         return int(data.decode())
@@ -380,28 +466,28 @@ class ZooKeeperCheckpointIDCounter(CheckpointIDCounter):
             raise
 
     def _advance_to(self, next_id: int) -> None:
-        client = self._s.client
+        zk = self._s.zk
         while True:
             try:
-                data, stat = client.get(self._path)
+                data, stat = zk.get(self._path)
             except NoNodeError:
-                client.ensure_path(self._path.rsplit("/", 1)[0])
+                zk.ensure_path(self._path.rsplit("/", 1)[0])
                 try:
-                    _commit(client, self._s.guard(), lambda tx: tx.create(self._path, str(next_id).encode()))
+                    zk.commit(self._s.guard(), lambda tx: tx.create(self._path, str(next_id).encode()))
                     return
                 except NodeExistsError:
                     continue
             if int(data.decode()) >= next_id:
                 return
             try:
-                _commit(client, self._s.guard(), _set_data(self._path, str(next_id).encode(), stat.version))
+                zk.commit(self._s.guard(), _set_data(self._path, str(next_id).encode(), stat.version))
                 return
             except BadVersionError:
                 continue  # someone else moved it: read again
 
     def remove(self) -> None:
         try:
-            self._s.client.delete(self._path)
+            self._s.zk.delete(self._path)
         except NoNodeError:
             pass
 
@@ -415,28 +501,31 @@ class ZooKeeperCheckpointPointerStore(CheckpointPointerStore):
         guard = self._s.guard()  # fenced before anything touches ZooKeeper
         path = self._s.paths.checkpoint(self._job_id, checkpoint_id)
         try:
-            self._s.client.ensure_path(self._s.paths.checkpoints(self._job_id))
-            _commit(self._s.client, guard, lambda tx: tx.create(path, pointer.encode()))
+            self._s.zk.ensure_path(self._s.paths.checkpoints(self._job_id))
+            self._s.zk.commit(guard, lambda tx: tx.create(path, pointer.encode()))
+        except NodeExistsError:
+            if self._s.zk.get(path)[0] != pointer.encode():  # else: our own create, retried after a lost answer
+                raise
         except (KazooException, KazooTimeoutError):
             self._s.guard()  # raises LeadershipLostError when the session ended meanwhile
             raise
 
     def remove(self, checkpoint_id: int) -> None:
         try:
-            self._s.client.delete(self._s.paths.checkpoint(self._job_id, checkpoint_id))
+            self._s.zk.delete(self._s.paths.checkpoint(self._job_id, checkpoint_id))
         except NoNodeError:
             pass
 
     def pointers(self) -> list[tuple[int, str]]:
         parent = self._s.paths.checkpoints(self._job_id)
         try:
-            names = self._s.client.get_children(parent)
+            names = self._s.zk.get_children(parent)
         except NoNodeError:
             return []
         out = []
         for name in sorted(names):
             try:
-                data, _ = self._s.client.get(f"{parent}/{name}")
+                data, _ = self._s.zk.get(f"{parent}/{name}")
             except NoNodeError:
                 continue
             out.append((int(name), data.decode()))
@@ -444,7 +533,7 @@ class ZooKeeperCheckpointPointerStore(CheckpointPointerStore):
 
     def remove_all(self) -> None:
         try:
-            self._s.client.delete(self._s.paths.checkpoints(self._job_id), recursive=True)
+            self._s.zk.delete_recursive(self._s.paths.checkpoints(self._job_id))
         except NoNodeError:
             pass
 
@@ -464,6 +553,7 @@ class ZooKeeperHaServices(HighAvailabilityServices):
         assert ha.storage_dir is not None  # HaConfiguration validated it
         self.blob_dir = join(normalize(ha.storage_dir), ha.cluster_id.strip("/") or "default")
         self.client = client or connect(ha)
+        self.zk = BoundedClient(self.client, command_retry(ha), ha.connection_timeout_ms / 1000.0)
         self._election: Optional[ZooKeeperLeaderElection] = None
         self._retrieval: Optional[ZooKeeperLeaderRetrieval] = None
 
