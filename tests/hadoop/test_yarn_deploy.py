@@ -24,6 +24,7 @@ from tests.hadoop.devstack import REPO, run, wait_for
 from tests.hadoop.test_yarn import aggregated_logs, app_state
 
 pytestmark = pytest.mark.yarn
+pytest.importorskip("skein", reason="the YARN client needs skein: bash yarn/setup.sh (or pip install 'yflink[yarn]')")
 
 JOBS = Path(__file__).parent / "jobs"
 INTEGRATION_JOBS = REPO / "tests" / "integration" / "jobs"
