@@ -172,6 +172,11 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
           f"committed output after {output_s:.1f} s (session timeout {SESSION_TIMEOUT_S} s)")
     stats = try_rest(address, f"/jobs/{job_id}/checkpoints")
     assert stats["counts"]["restored"] >= 1 and stats["latest"]["restored"]["id"] >= 2, stats
+    listed = ha_cluster.yflink("list", *ha_cluster.flags)  # no -m: the new leader comes from ZooKeeper
+    assert listed.returncode == 0 and job_id in listed.stdout, listed.stdout + listed.stderr
+    added = ha_cluster.yflink("jobmanager", "start", *ha_cluster.flags)  # a new standby for the new leader
+    assert added.returncode == 0, added.stdout + added.stderr
+    wait_for(lambda: len([p for p in ha_cluster.jobmanagers() if p.is_running()]) == 2, 30, "two JobManagers")
 
     finish_and_check_exact(address, job_id, output, marker)
     # the finished job's HA metadata is gone (job graph pointer, checkpoint pointers, counter)

@@ -128,7 +128,8 @@ def start_jobmanager(config: Configuration) -> ClusterProcess:
     if running and not ha:  # with ZooKeeper HA more JobManagers stand by for the leader
         raise ClusterError(f"A JobManager is already running (pid {running[0]}, pid file "
                            f"{pid_file(config, 'jobmanager')}); stop it with `yflink jobmanager stop`.")
-    name = f"jobmanager-{len(running)}" if ha and running else "jobmanager"
+    # recorded pids, dead ones too: a new standby never takes the log of a live JobManager
+    name = f"jobmanager-{len(read_pids(config, 'jobmanager'))}" if ha and running else "jobmanager"
     rotate_logs(config, name)
     proc = spawn("jobmanager", config, run_dir(config), name, [], die_with_parent=False, detached=True,
                  inherit_stdout=False, log_dir=log_dir(config))
