@@ -119,12 +119,18 @@ def completed_checkpoints(address: str, job_id: str) -> int:
                ["counts"]["completed"])
 
 
-def submit_and_wait_for_checkpoints(cluster: HaCluster, output: Path, marker: Path) -> tuple[dict[str, str], str]:
+def submit_and_wait_for_checkpoints(cluster: HaCluster, output: Path, marker: Path,
+                                    attached: list[subprocess.Popen[str]] | None = None) -> tuple[dict[str, str], str]:
     """Submit without -m (the leader comes from ZooKeeper); wait until it runs with two completed checkpoints.
-    Returns (leader information, job id)."""
-    submitted = cluster.yflink("run", "-d", *cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N),
-                               str(output), str(RATE), str(marker))
-    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    Returns (leader information, job id). With ``attached``, ``yflink run`` stays attached (appended there)."""
+    args = [*cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N), str(output), str(RATE), str(marker)]
+    if attached is not None:
+        attached.append(subprocess.Popen([sys.executable, "-m", "yflink", "run", "-q", *args], env=cluster.env,
+                                         cwd=devstack.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                         text=True))
+    else:
+        submitted = cluster.yflink("run", "-d", *args)
+        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     leader = cluster.leader()
     assert leader is not None
     address = leader["rest_address"]
@@ -150,7 +156,8 @@ def finish_and_check_exact(address: str, job_id: str, output: Path, marker: Path
 def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cluster: HaCluster,
                                                                            tmp_path: Path) -> None:
     output, marker = tmp_path / "out", tmp_path / "fast"
-    first, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    client: list[subprocess.Popen[str]] = []
+    first, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker, attached=client)
     address = first["rest_address"]
     committed_before = len(committed_lines(output))
     victim = ha_cluster.leader_process(address)
@@ -179,6 +186,8 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
     wait_for(lambda: len([p for p in ha_cluster.jobmanagers() if p.is_running()]) == 2, 30, "two JobManagers")
 
     finish_and_check_exact(address, job_id, output, marker)
+    out, _ = client[0].communicate(timeout=60)  # the attached client followed the leader to the job's end
+    assert client[0].returncode == 0 and "Following the JobManager leader" in out, out[-3000:]
     # the finished job's HA metadata is gone (job graph pointer, checkpoint pointers, counter)
     from kazoo.client import KazooClient
 

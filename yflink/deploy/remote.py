@@ -29,6 +29,8 @@ from yflink.rest.client import RestClusterClient
 
 POLL_MIN_S = 0.02  # first poll of a job's result; doubles up to POLL_MAX_S
 POLL_MAX_S = 0.05
+LEADER_WAIT_S = 60.0  # with ZooKeeper HA, how long past the session timeout a client waits for a new leader, s
+LEADER_POLL_S = 0.5  # how often it asks ZooKeeper meanwhile, s
 COLLECT_BATCH = 10_000  # records per collect request
 CANCEL_ON_CLOSE_TIMEOUT_S = 5.0
 
@@ -186,7 +188,13 @@ class RestJobClient:
             try:
                 reply = self.client.execution_result(self.job_id)
             except ClusterError as exc:
-                raise ClusterError(f"Lost the JobManager while waiting for job {self.job_id}: {exc}") from None
+                leader = self._follow_leader()
+                if leader is None:
+                    raise ClusterError(f"Lost the JobManager while waiting for job {self.job_id}: {exc}") from None
+                self.client = leader
+                if progress is not None:
+                    progress.client = leader
+                continue
             if reply.get("status", {}).get("id") == "COMPLETED":
                 break
             if progress is not None:
@@ -196,6 +204,28 @@ class RestJobClient:
         if progress is not None:
             progress.maybe_report(force=True)
         return self._complete(reply.get("job-execution-result", {}))
+
+    def _follow_leader(self) -> Optional[RestClusterClient]:
+        """With ZooKeeper HA: the REST client of the (new) leader once it knows the job (it recovers it after
+        taking over), waiting up to the session timeout + LEADER_WAIT_S; None without HA or when none came."""
+        from yflink.runtime.highavailability import HaConfiguration, HighAvailabilityError, retrieve_rest_address
+
+        ha = HaConfiguration.from_configuration(self.config)
+        if not ha.enabled:
+            return None
+        deadline = time.monotonic() + ha.session_timeout_ms / 1000.0 + LEADER_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                address = retrieve_rest_address(self.config, timeout_s=max(1.0, deadline - time.monotonic()))
+                if address is not None:
+                    client = RestClusterClient(address)
+                    client.job_details(self.job_id)
+                    print(f"Following the JobManager leader at {address} for job {self.job_id}", file=sys.stderr)
+                    return client
+            except (ClusterError, HighAvailabilityError):
+                pass
+            time.sleep(LEADER_POLL_S)
+        return None
 
     def _complete(self, result: dict[str, Any]) -> JobExecutionResult:
         status = str(result.get("application-status", "UNKNOWN"))
