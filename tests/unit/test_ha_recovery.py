@@ -161,3 +161,41 @@ async def test_taskmanager_rejects_calls_of_a_stale_jobmaster_or_resourcemanager
         await te.RequestSlot(pb.TaskExecutorSlotRequest(resource_manager_id="s1", slot_index=free.index,
                                                         allocation_id="a2", job_id="job"), AbortingContext())
     assert free.allocation_id == ""  # nothing was allocated
+
+
+class MemoryHaServices(StandaloneHaServices):
+    """In-memory stores that behave as highly available ones (what a new leader of the same cluster reads)."""
+
+    highly_available = True
+
+
+@synchronously
+async def test_dispatcher_persists_submitted_jobs_recovers_them_and_cleans_up_terminal_ones() -> None:
+    from yflink.runtime.dispatcher import Dispatcher
+
+    ha = MemoryHaServices()
+    conf = Configuration()
+    conf.set_string("resourcemanager.local-taskmanagers.enabled", "false")
+    first = Dispatcher(conf, "127.0.0.1:1", ha=ha, leader_session_id="s1")
+    assert first.resource_manager.id == "s1"  # the leader session fences the ResourceManager's calls
+    first.start()
+    jg = job_graph(1)
+    await first.submit_job(jg)
+    assert ha.job_graph_store().job_ids() == [jg.job_id]
+    await first.suspend("leadership revoked")  # the job stays for the next leader
+    assert first.job_masters[jg.job_id].suspended and ha.job_graph_store().job_ids() == [jg.job_id]
+    from yflink.common.errors import JobSubmissionError
+
+    with pytest.raises(JobSubmissionError, match="no longer the leader"):
+        await first.submit_job(job_graph(1))
+
+    second = Dispatcher(conf, "127.0.0.1:2", ha=ha, leader_session_id="s2")
+    second.start()
+    assert await second.recover_jobs() == [jg.job_id]
+    await second.cancel_job(jg.job_id)  # globally terminal: its HA metadata goes
+    for _ in range(200):
+        if not ha.job_graph_store().job_ids():
+            break
+        await asyncio.sleep(0.01)
+    assert ha.job_graph_store().job_ids() == []
+    await second.stop()
