@@ -175,3 +175,32 @@ def test_job_graph_store_keeps_the_graph_on_hdfs_and_a_pointer_in_zookeeper(
     with pytest.raises(KeyError):
         store.get(JOB)
     assert not fs_base.get_file_system(pointer).exists(pointer)
+
+
+@pytest.mark.kerberos
+def test_sasl_with_a_keytab_and_creator_acl_on_the_secure_ensemble(secure_zookeeper: dict[str, str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``security.kerberos.login.contexts: Client`` + a keytab (no kinit: the ticket cache is empty): the HA
+    services authenticate with SASL GSSAPI, lead, and their znodes carry the creator-only ACL."""
+    import uuid
+
+    monkeypatch.delenv("KRB5_CLIENT_KTNAME", raising=False)
+    root = f"/yflink-tests/ha-sasl-{uuid.uuid4().hex[:8]}"
+    config = ha_config(devstack.zk_connect_string(), **{
+        "high-availability.zookeeper.path.root": root, "high-availability.zookeeper.client.acl": "creator",
+        "security.kerberos.login.contexts": "Client", "security.kerberos.login.keytab": str(devstack.TEST_KEYTAB)})
+    s = create_ha_services(config)
+    assert isinstance(s, ZooKeeperHaServices)
+    try:
+        contender = Contender()
+        s.leader_election().start(contender)
+        assert contender.granted.wait(30), "no leadership over SASL"
+        s.checkpoint_pointer_store(JOB).add(1, "hdfs:///cp/chk-1")
+        acls, _ = s.client.get_acls(s.paths.checkpoint(JOB, 1))
+        assert [(a.id.scheme, a.perms) for a in acls] == [("sasl", 31)], acls  # creator only, all permissions
+        assert acls[0].id.id.startswith(devstack.TEST_USER)
+    finally:
+        try:
+            s.client.delete(root, recursive=True)
+        finally:
+            s.close()

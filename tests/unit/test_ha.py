@@ -49,6 +49,7 @@ def test_zookeeper_options_are_read_with_their_units() -> None:
     c.set("high-availability.cluster-id", "/c1")
     c.set("high-availability.zookeeper.client.session-timeout", "6 s")
     c.set("high-availability.zookeeper.client.acl", "creator")
+    c.set("security.kerberos.login.contexts", "Client")
     ha = HaConfiguration.from_configuration(c)
     assert ha.enabled and ha.quorum == "h1:2181,h2:2181" and ha.session_timeout_ms == 6000 and ha.acl == "creator"
 
@@ -78,12 +79,8 @@ def test_bad_type_and_bad_acl_are_named() -> None:
     c.set("high-availability.type", "kubernetes")
     with pytest.raises(ConfigurationError, match="high-availability.type"):
         HaConfiguration.from_configuration(c)
-    c = Configuration()
-    for k, v in (("high-availability.type", "zookeeper"), ("high-availability.zookeeper.quorum", "h:1"),
-                 ("high-availability.storageDir", "file:///x"), ("high-availability.zookeeper.client.acl", "world")):
-        c.set(k, v)
     with pytest.raises(ConfigurationError, match="open or creator"):
-        HaConfiguration.from_configuration(c)
+        HaConfiguration.from_configuration(_zk_conf(**{"high-availability.zookeeper.client.acl": "world"}))
 
 
 def test_znode_layout_under_root_and_cluster_id() -> None:
@@ -200,3 +197,28 @@ def test_ha_storage_fails_the_checkpoint_when_the_pointer_cannot_be_added(tmp_pa
     ha.pointers = Broken()  # type: ignore[assignment]
     with pytest.raises(HighAvailabilityError, match="connection loss"):
         storage.write_metadata(location, _metadata(1))
+
+
+def _zk_conf(**extra: str) -> Configuration:
+    c = Configuration()
+    for k, v in {"high-availability.type": "zookeeper", "high-availability.zookeeper.quorum": "h:1",
+                 "high-availability.storageDir": "file:///x", **extra}.items():
+        c.set(k, v)
+    return c
+
+
+def test_sasl_only_with_a_client_login_context_and_not_disabled() -> None:
+    assert HaConfiguration.from_configuration(_zk_conf()).sasl_service is None
+    ha = HaConfiguration.from_configuration(_zk_conf(**{"security.kerberos.login.contexts": "Client,KafkaClient",
+                                                        "zookeeper.sasl.service-name": "zk"}))
+    assert ha.sasl_service == "zk"
+    assert HaConfiguration.from_configuration(_zk_conf(**{"security.kerberos.login.contexts": "Client",
+                                                          "zookeeper.sasl.disable": "true"})).sasl_service is None
+
+
+def test_creator_acl_needs_sasl() -> None:
+    with pytest.raises(ConfigurationError, match="needs SASL"):
+        HaConfiguration.from_configuration(_zk_conf(**{"high-availability.zookeeper.client.acl": "creator"}))
+    ha = HaConfiguration.from_configuration(_zk_conf(**{"high-availability.zookeeper.client.acl": "creator",
+                                                        "security.kerberos.login.contexts": "Client"}))
+    assert ha.acl == "creator" and ha.sasl_service == "zookeeper"

@@ -376,3 +376,10 @@ HA_ZK_TOLERATE_SUSPENDED = option("high-availability.zookeeper.client.tolerate-s
                                   False, "true: keep leadership while the ZooKeeper connection is suspended "
                                          "(lose it only when the session expires); false: lose it when a "
                                          "suspension lasts more than half the session timeout (Flink: at once).")
+HA_ZK_SASL_DISABLE = option("zookeeper.sasl.disable", _parse_bool, False,
+                            "Never authenticate to ZooKeeper with SASL, even with a Client login context.")
+HA_ZK_SASL_SERVICE_NAME = option("zookeeper.sasl.service-name", _parse_str, "zookeeper",
+                                 "Kerberos service name of the ZooKeeper servers (principal <name>/<host>).")
+KERBEROS_LOGIN_CONTEXTS = option("security.kerberos.login.contexts", _parse_str, None,
+                                 "Comma-separated login contexts Kerberos credentials go to; 'Client' makes the "
+                                 "HA services authenticate to ZooKeeper with SASL (GSSAPI).")

@@ -58,6 +58,12 @@ class HaConfiguration:
     max_retry_attempts: int = 3
     acl: str = "open"
     tolerate_suspended: bool = False
+    #: Kerberos service name for SASL (GSSAPI) to ZooKeeper; None: no SASL. On with a ``Client`` login context
+    #: (``security.kerberos.login.contexts``) unless ``zookeeper.sasl.disable`` (Flink "Kerberos Authentication
+    #: Setup and Configuration", ZooKeeper section). The ticket comes from the cache, or from
+    #: ``security.kerberos.login.keytab`` (``keytab``).
+    sasl_service: Optional[str] = None
+    keytab: Optional[str] = None
 
     @property
     def enabled(self) -> bool:
@@ -71,7 +77,9 @@ class HaConfiguration:
                  session_timeout_ms=config.get(opts.HA_ZK_SESSION_TIMEOUT),
                  connection_timeout_ms=config.get(opts.HA_ZK_CONNECTION_TIMEOUT),
                  retry_wait_ms=config.get(opts.HA_ZK_RETRY_WAIT), max_retry_attempts=config.get(opts.HA_ZK_MAX_RETRIES),
-                 acl=config.get(opts.HA_ZK_ACL), tolerate_suspended=config.get(opts.HA_ZK_TOLERATE_SUSPENDED))
+                 acl=config.get(opts.HA_ZK_ACL), tolerate_suspended=config.get(opts.HA_ZK_TOLERATE_SUSPENDED),
+                 sasl_service=_sasl_service(config),
+                 keytab=config.get_string("security.kerberos.login.keytab", "") or None)
         if not ha.enabled:
             return ha
         if not ha.quorum:
@@ -82,6 +90,10 @@ class HaConfiguration:
                                      "hdfs:// directory every JobManager can read, for the submitted job graphs).")
         if ha.acl not in ("open", "creator"):
             raise ConfigurationError(f"Bad value for '{opts.HA_ZK_ACL.key}': {ha.acl!r}; expected open or creator.")
+        if ha.acl == "creator" and ha.sasl_service is None:
+            raise ConfigurationError(f"'{opts.HA_ZK_ACL.key}: creator' needs SASL to ZooKeeper (an unauthenticated "
+                                     "creator could not read its own znodes): add Client to "
+                                     f"{opts.KERBEROS_LOGIN_CONTEXTS.key}, or use open.")
         for option, value in ((opts.HA_ZK_SESSION_TIMEOUT, ha.session_timeout_ms),
                               (opts.HA_ZK_CONNECTION_TIMEOUT, ha.connection_timeout_ms)):
             if value <= 0:
@@ -90,6 +102,13 @@ class HaConfiguration:
             raise ConfigurationError(f"Bad value for '{opts.HA_ZK_MAX_RETRIES.key}': {ha.max_retry_attempts}; "
                                      "it must be >= 0.")
         return ha
+
+
+def _sasl_service(config: Configuration) -> Optional[str]:
+    contexts = [c.strip() for c in (config.get(opts.KERBEROS_LOGIN_CONTEXTS) or "").split(",")]
+    if "Client" not in contexts or config.get(opts.HA_ZK_SASL_DISABLE):
+        return None
+    return str(config.get(opts.HA_ZK_SASL_SERVICE_NAME))
 
 
 def _clean(path: str) -> str:

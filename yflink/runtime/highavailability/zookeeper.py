@@ -23,6 +23,7 @@ the grace period avoids that without allowing two leaders (the session cannot ex
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import threading
 import time
@@ -73,13 +74,24 @@ def connect(ha: HaConfiguration) -> KazooClient:
         HighAvailabilityError: no connection within ``connection-timeout``.
     """
     retry_wait_s = ha.retry_wait_ms / 1000.0
+    sasl: dict[str, str] = {}
+    if ha.sasl_service is not None:
+        sasl = {"mechanism": "GSSAPI", "service": ha.sasl_service}
+        if ha.keytab:  # MIT Kerberos initiates from this client keytab when the cache has no ticket
+            os.environ.setdefault("KRB5_CLIENT_KTNAME", ha.keytab)
     client = KazooClient(
+        sasl_options=sasl or None,
         hosts=ha.quorum, timeout=ha.session_timeout_ms / 1000.0,
         connection_retry=KazooRetry(max_tries=-1, delay=0.1, backoff=2, max_delay=retry_wait_s),
         command_retry=command_retry(ha),
         default_acl=CREATOR_ALL_ACL if ha.acl == "creator" else OPEN_ACL_UNSAFE)
     try:
         client.start(timeout=ha.connection_timeout_ms / 1000.0)
+    except KazooException as exc:  # e.g. AuthFailedError: SASL refused
+        client.close()
+        raise HighAvailabilityError(f"Could not connect to ZooKeeper at {ha.quorum}"
+                                    f"{' with SASL (' + ha.sasl_service + ')' if ha.sasl_service else ''}: "
+                                    f"{type(exc).__name__}: {exc}") from None
     except KazooTimeoutError:
         client.close()
         raise HighAvailabilityError(f"Could not connect to ZooKeeper at {ha.quorum} within "
