@@ -151,6 +151,11 @@ def finish_and_check_exact(address: str, job_id: str, output: Path, marker: Path
     assert not differences(numbers, Counter(range(1, N + 1))), differences(numbers, Counter(range(1, N + 1)))
     assert not differences(counts, expected_counts(N)), differences(counts, expected_counts(N))
     assert not out_of_order(lines, N)
+    # nothing leaked: the leader knows one job and one TaskManager, whose slots are all free again
+    assert [j["id"] for j in try_rest(address, "/jobs")["jobs"]] == [job_id]
+    wait_for(lambda: [(tm["slotsNumber"], tm["freeSlots"]) for tm in
+                      (try_rest(address, "/taskmanagers") or {"taskmanagers": []})["taskmanagers"]] == [(2, 2)],
+             30, "the TaskManager's slots free again")
 
 
 def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cluster: HaCluster,
