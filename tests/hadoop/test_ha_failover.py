@@ -256,3 +256,37 @@ def test_a_paused_leader_whose_session_expired_steps_down_and_is_fenced(ha_clust
                              for c in old.net_connections()), 30, "the old leader to close its REST endpoint")
     assert old.is_running()  # it stands by again
     finish_and_check_exact(address, job_id, output, marker)
+
+
+def pause_leader_until_another_leads(cluster: HaCluster, leader: dict[str, str], sessions: list[str],
+                                     job_id: str) -> dict[str, str]:
+    """SIGSTOP the leader until another one (a session not in ``sessions``) runs the job and completed a
+    checkpoint; then SIGCONT it. Returns the new leader's information."""
+    victim = cluster.leader_process(leader["rest_address"])
+    victim.send_signal(signal.SIGSTOP)
+    try:
+        new = wait_for(lambda: (lambda i: i if i and i["session_id"] not in sessions else None)(cluster.leader()),
+                       60, "another leader")
+        address = new["rest_address"]
+        wait_for(lambda: (try_rest(address, f"/jobs/{job_id}") or {}).get("state") == "RUNNING", 60,
+                 "the job RUNNING under the new leader")
+        before = completed_checkpoints(address, job_id)
+        wait_for(lambda: completed_checkpoints(address, job_id) > before, 60, "a checkpoint under the new leader")
+    finally:
+        victim.send_signal(signal.SIGCONT)
+    return new  # type: ignore[no-any-return]
+
+
+def test_leadership_flapping_between_two_jobmanagers_leaks_nothing(ha_cluster: HaCluster, tmp_path: Path) -> None:
+    """Leadership goes A -> B -> A (each pause expires the leader's session): the process that lost leadership
+    leads again with a new session, recovers the job once more, and in the end there is one job, exact output
+    and no slot left allocated."""
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    leader, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    first_pid = ha_cluster.leader_process(leader["rest_address"]).pid
+    sessions = [leader["session_id"]]
+    for _ in range(2):
+        leader = pause_leader_until_another_leads(ha_cluster, leader, sessions, job_id)
+        sessions.append(leader["session_id"])
+    assert ha_cluster.leader_process(leader["rest_address"]).pid == first_pid  # A leads again, in a third session
+    finish_and_check_exact(leader["rest_address"], job_id, output, marker)

@@ -226,8 +226,17 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                     last_ok = time.monotonic()
             rm = self.channels.resource_manager(self.jobmanager_address)
             try:
-                reply = await call("HeartbeatFromTaskManager", rm.HeartbeatFromTaskManager(pb.TaskExecutorHeartbeat(
-                    resource_id=self.resource_id, slots=self._slot_report()), timeout=self.ask_timeout_s))
+                heartbeat = asyncio.ensure_future(call("HeartbeatFromTaskManager", rm.HeartbeatFromTaskManager(
+                    pb.TaskExecutorHeartbeat(resource_id=self.resource_id, slots=self._slot_report()),
+                    timeout=self.ask_timeout_s)))
+                if self._leader_changed is not None:  # HA: a new leader does not wait for a hung old one
+                    changed = asyncio.ensure_future(self._leader_changed.wait())
+                    await asyncio.wait({heartbeat, changed}, return_when=asyncio.FIRST_COMPLETED)
+                    changed.cancel()
+                    if not heartbeat.done():
+                        heartbeat.cancel()
+                        continue
+                reply = await heartbeat
                 last_ok = time.monotonic()
                 if not reply.known:
                     log.warning("ResourceManager does not know this TaskManager any more; registering again")
@@ -240,14 +249,25 @@ class TaskExecutor(pb_grpc.TaskExecutorGatewayServicer):
                     await self._release_all("the ResourceManager is unreachable")
                     await self._register()
                     last_ok = time.monotonic()
-            jobs = {(s.job_id, s.job_master_address, s.job_master_id) for s in self.slots if s.job_id}
-            for job_id, address, _jm_id in jobs:
-                try:
-                    await call("HeartbeatFromTaskManager", self.channels.job_master(address).HeartbeatFromTaskManager(
-                        pb.TaskExecutorHeartbeat(resource_id=self.resource_id, slots=self._slot_report()),
-                        timeout=self.ask_timeout_s))
-                except RpcError as exc:
-                    log.warning("heartbeat to JobMaster of job %s failed: %s", job_id, exc)
+            job_masters = asyncio.ensure_future(self._heartbeat_job_masters())
+            if self._leader_changed is not None:  # HA: a new leader does not wait for a hung old JobMaster
+                changed = asyncio.ensure_future(self._leader_changed.wait())
+                await asyncio.wait({job_masters, changed}, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+                if not job_masters.done():
+                    job_masters.cancel()
+            else:
+                await job_masters
+
+    async def _heartbeat_job_masters(self) -> None:
+        jobs = {(s.job_id, s.job_master_address, s.job_master_id) for s in self.slots if s.job_id}
+        for job_id, address, _jm_id in jobs:
+            try:
+                await call("HeartbeatFromTaskManager", self.channels.job_master(address).HeartbeatFromTaskManager(
+                    pb.TaskExecutorHeartbeat(resource_id=self.resource_id, slots=self._slot_report()),
+                    timeout=self.ask_timeout_s))
+            except RpcError as exc:
+                log.warning("heartbeat to JobMaster of job %s failed: %s", job_id, exc)
 
     async def _release_all(self, cause: str) -> None:
         for slot in self.slots:
