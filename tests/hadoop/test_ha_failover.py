@@ -120,10 +120,12 @@ def completed_checkpoints(address: str, job_id: str) -> int:
 
 
 def submit_and_wait_for_checkpoints(cluster: HaCluster, output: Path, marker: Path,
-                                    attached: list[subprocess.Popen[str]] | None = None) -> tuple[dict[str, str], str]:
+                                    attached: list[subprocess.Popen[str]] | None = None,
+                                    extra: tuple[str, ...] = ()) -> tuple[dict[str, str], str]:
     """Submit without -m (the leader comes from ZooKeeper); wait until it runs with two completed checkpoints.
-    Returns (leader information, job id). With ``attached``, ``yflink run`` stays attached (appended there)."""
-    args = [*cluster.flags, str(JOBS / "chaos_counts_to_files.py"), str(N), str(output), str(RATE), str(marker)]
+    Returns (leader information, job id). With ``attached``, ``yflink run`` stays attached (appended there);
+    ``extra``: more ``-D`` flags for the job."""
+    args = [*cluster.flags, *extra, str(JOBS / "chaos_counts_to_files.py"), str(N), str(output), str(RATE), str(marker)]
     if attached is not None:
         attached.append(subprocess.Popen([sys.executable, "-m", "yflink", "run", "-q", *args], env=cluster.env,
                                          cwd=devstack.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -290,3 +292,32 @@ def test_leadership_flapping_between_two_jobmanagers_leaks_nothing(ha_cluster: H
         sessions.append(leader["session_id"])
     assert ha_cluster.leader_process(leader["rest_address"]).pid == first_pid  # A leads again, in a third session
     finish_and_check_exact(leader["rest_address"], job_id, output, marker)
+
+
+def test_a_stopped_namenode_fails_checkpoints_the_job_goes_on_and_later_ones_succeed(ha_cluster: HaCluster,
+                                                                                     tmp_path: Path) -> None:
+    """The NameNode stops answering (SIGSTOP) while checkpoints go to HDFS: those checkpoints fail (expire), the
+    job keeps running (tolerable failures) under the same leader, and once the NameNode is back later ones
+    complete; the output is exact and the job never restarted."""
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    leader, job_id = submit_and_wait_for_checkpoints(
+        ha_cluster, output, marker,
+        extra=("-D", "execution.checkpointing.timeout=3 s",
+               "-D", "execution.checkpointing.tolerable-failed-checkpoints=100"))
+    address = leader["rest_address"]
+    namenode = psutil.Process(int((devstack.RUN_DIR / "pids" / "namenode.pid").read_text().split()[0]))
+    assert "namenode" in " ".join(namenode.cmdline()).lower()
+    stats = try_rest(address, f"/jobs/{job_id}/checkpoints")["counts"]
+    namenode.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: (try_rest(address, f"/jobs/{job_id}/checkpoints") or {"counts": {"failed": 0}})
+                 ["counts"]["failed"] > stats["failed"], 60, "a checkpoint to fail without the NameNode")
+        assert try_rest(address, f"/jobs/{job_id}")["state"] == "RUNNING"
+    finally:
+        namenode.send_signal(signal.SIGCONT)
+    completed_then = completed_checkpoints(address, job_id)
+    wait_for(lambda: completed_checkpoints(address, job_id) > completed_then, 90,
+             "a checkpoint to complete with the NameNode back")
+    assert ha_cluster.leader() == leader
+    finish_and_check_exact(address, job_id, output, marker)
+    assert try_rest(address, f"/jobs/{job_id}/checkpoints")["counts"]["restored"] == 0
