@@ -269,3 +269,25 @@ def test_skeins_own_replacement_of_a_failed_container_is_taken_instead_of_a_new_
         assert driver.pending_slots == 1 and len(driver.failures) == 1
 
     asyncio.run(scenario())
+
+
+def test_yarn_pack_writes_the_environment_archive_and_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``yflink yarn-pack --no-upload``: the archive of yarn.provided.lib.dirs (Flink "YARN" > "provided lib dirs")."""
+    from click.testing import CliRunner
+
+    from yflink.cli.main import cli
+    from yflink.deploy.yarn import shipping
+
+    package = tmp_path / "site" / "somepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.setenv("YFLINK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(shipping, "_entries", lambda: iter([(tmp_path / "site", "site-packages")]))
+    result = CliRunner().invoke(cli, ["yarn-pack", "--no-upload"])
+    assert result.exit_code == 0, result.output
+    archive = Path(result.output.split("Packed environment: ", 1)[1].split(" (", 1)[0])
+    assert archive.parent.parent == tmp_path / "cache" and archive.name.startswith("pyenv-")
+    with tarfile.open(archive) as tar:
+        assert "site-packages/somepkg/__init__.py" in tar.getnames()
+    again = CliRunner().invoke(cli, ["yarn-pack", "--no-upload"])  # cached: the same archive
+    assert str(archive) in again.output

@@ -8,6 +8,7 @@
     yflink yarn-session stop [<applicationId>]
     yflink yarn-session status [<applicationId>]
     yflink yarn-session list|cancel|savepoint [-D yarn.application.id=<id>] [ARGS]...   (yflink list -m <its REST>)
+    yflink yarn-pack [--no-upload]      (a prebuilt environment for yarn.provided.lib.dirs)
 
 Without ``yarn.application.id`` the session is the last one started from this machine, recorded in Flink's
 ``.yarn-properties-<user>`` file (``yarn.properties-file.location``, default the temp directory). The work is
@@ -356,7 +357,32 @@ for _verb in ("list", "cancel", "savepoint"):
     yarn_session.add_command(_session_job_command(_verb))
 
 
+@click.command("yarn-pack")
+@click.option("--upload/--no-upload", default=True, show_default=True,
+              help="Also copy the archive to hdfs:///user/<user>/.yflink/lib/ (HADOOP_CONF_DIR's file system).")
+def yarn_pack(upload: bool) -> None:
+    """Pack this Python environment (its site-packages and yflink) for YARN containers and print where it is.
+
+    Name the printed HDFS URI with ``-D yarn.provided.lib.dirs=<uri>`` so later submissions ship it without packing
+    (Flink's ``yarn.provided.lib.dirs``). Exit 1 when the archive cannot be written or uploaded.
+    """
+    from yflink.deploy.yarn.shipping import cache_on_hdfs, pack_environment
+
+    try:
+        archive = pack_environment()
+    except OSError as exc:
+        _fail("yarn-pack", f"cannot write the archive: {exc}")
+    click.echo(f"Packed environment: {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")
+    if upload:
+        uri = cache_on_hdfs(archive)
+        if uri is None:
+            _fail("yarn-pack", "the archive could not be copied to HDFS (is HADOOP_CONF_DIR set and HDFS up?); "
+                               "use --no-upload and copy it yourself")
+        click.echo(f"On HDFS: {uri}\nSubmit with: -D yarn.provided.lib.dirs={uri}")
+
+
 def register(cli: click.Group) -> None:
     """Add the YARN commands to the ``yflink`` group."""
     cli.add_command(run_application)
     cli.add_command(yarn_session)
+    cli.add_command(yarn_pack)
