@@ -294,11 +294,12 @@ def test_leadership_flapping_between_two_jobmanagers_leaks_nothing(ha_cluster: H
     finish_and_check_exact(leader["rest_address"], job_id, output, marker)
 
 
-def test_a_stopped_namenode_fails_checkpoints_the_job_goes_on_and_later_ones_succeed(ha_cluster: HaCluster,
-                                                                                     tmp_path: Path) -> None:
-    """The NameNode stops answering (SIGSTOP) while checkpoints go to HDFS: those checkpoints fail (expire), the
-    job keeps running (tolerable failures) under the same leader, and once the NameNode is back later ones
-    complete; the output is exact and the job never restarted."""
+def test_a_stopped_namenode_stops_checkpoints_not_the_job_and_later_ones_succeed(ha_cluster: HaCluster,
+                                                                                 tmp_path: Path) -> None:
+    """The NameNode stops answering (SIGSTOP) while checkpoints go to HDFS: no checkpoint completes meanwhile
+    (beyond one whose ``_metadata`` was already written); they fail by timeout, or the one being finalized stalls
+    until HDFS is back. The job keeps RUNNING under the same leader without a restart, checkpoints complete again
+    once the NameNode is back, and the output is exact."""
     output, marker = tmp_path / "out", tmp_path / "fast"
     leader, job_id = submit_and_wait_for_checkpoints(
         ha_cluster, output, marker,
@@ -307,17 +308,19 @@ def test_a_stopped_namenode_fails_checkpoints_the_job_goes_on_and_later_ones_suc
     address = leader["rest_address"]
     namenode = psutil.Process(int((devstack.RUN_DIR / "pids" / "namenode.pid").read_text().split()[0]))
     assert "namenode" in " ".join(namenode.cmdline()).lower()
-    stats = try_rest(address, f"/jobs/{job_id}/checkpoints")["counts"]
+    before = completed_checkpoints(address, job_id)
     namenode.send_signal(signal.SIGSTOP)
     try:
-        wait_for(lambda: (try_rest(address, f"/jobs/{job_id}/checkpoints") or {"counts": {"failed": 0}})
-                 ["counts"]["failed"] > stats["failed"], 60, "a checkpoint to fail without the NameNode")
+        time.sleep(12)  # several checkpoint intervals (500 ms) and timeouts (3 s)
+        during = try_rest(address, f"/jobs/{job_id}/checkpoints")
+        assert during["counts"]["completed"] <= before + 1, during["counts"]
         assert try_rest(address, f"/jobs/{job_id}")["state"] == "RUNNING"
     finally:
         namenode.send_signal(signal.SIGCONT)
-    completed_then = completed_checkpoints(address, job_id)
-    wait_for(lambda: completed_checkpoints(address, job_id) > completed_then, 90,
-             "a checkpoint to complete with the NameNode back")
+    wait_for(lambda: completed_checkpoints(address, job_id) >= during["counts"]["completed"] + 2, 90,
+             "checkpoints completing with the NameNode back")
     assert ha_cluster.leader() == leader
     finish_and_check_exact(address, job_id, output, marker)
-    assert try_rest(address, f"/jobs/{job_id}/checkpoints")["counts"]["restored"] == 0
+    final = try_rest(address, f"/jobs/{job_id}/checkpoints")["counts"]
+    assert final["restored"] == 0, final
+    print(f"NameNode paused 12 s: checkpoints failed during the pause: {during['counts']['failed']}")
