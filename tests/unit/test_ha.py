@@ -222,3 +222,14 @@ def test_creator_acl_needs_sasl() -> None:
     ha = HaConfiguration.from_configuration(_zk_conf(**{"high-availability.zookeeper.client.acl": "creator",
                                                         "security.kerberos.login.contexts": "Client"}))
     assert ha.acl == "creator" and ha.sasl_service == "zookeeper"
+
+
+def test_several_jobmanagers_need_zookeeper_ha(tmp_path: Path) -> None:
+    from yflink.common.errors import ClusterError
+    from yflink.deploy.standalone import start_cluster
+
+    c = Configuration()
+    c.set("env.pid.dir", str(tmp_path))
+    with pytest.raises(ClusterError, match="high-availability.type: zookeeper"):
+        start_cluster(c, 1, num_jobmanagers=2)
+    assert list(tmp_path.iterdir()) == []  # nothing was started
