@@ -186,3 +186,15 @@ def test_config_is_validated_and_used() -> None:
     config = NexmarkConfig(person_proportion=1, auction_proportion=1, bid_proportion=8)
     events = NexmarkSource(1000, seed=1, first_event_time_ms=T0, config=config).events()
     assert Counter(type(e) for e in events) == {Person: 100, Auction: 100, Bid: 800}
+
+
+def test_rate_limited_reader_restored_at_an_index_goes_on_at_once() -> None:
+    """A restored paced reader continues at its rate from the restored event, without first waiting for the
+    restored events' time again (Flink "Checkpointing": sources rewind to their checkpointed position)."""
+    source = NexmarkSource(None, events_per_second=1000)
+    reader = source.create_reader()
+    reader.open(TaskInfo("job", "job", "nexmark", 0, 1, 128))
+    reader.restore_state(50_000)  # 50 s of events at 1000/s
+    batch = reader.poll_batch(10_000)
+    assert batch is not None and 0 < len(batch[0]) < 100  # due now: a few events, not none for 50 s
+    assert reader.next_index == 50_000 + len(batch[0])

@@ -96,8 +96,12 @@ class NexmarkSourceReader(SourceReader):
         return self.next_index
 
     def restore_state(self, state: int) -> None:
-        """Resume at event ``state`` (called after :meth:`open`)."""
+        """Resume at event ``state`` (called after :meth:`open`). With ``events_per_second`` the pacing resumes
+        at once: the wall-clock base moves back by the restored events' time, so they are not waited for again."""
         self.next_index = int(state)
+        if self.generator is not None:
+            restored_ms = self.next_index * self.generator.inter_event_delay_us / 1000
+            self._wall_base_ms = time.monotonic() * 1000.0 - restored_ms
 
     def poll_batch(self, max_records: int) -> PolledBatch:
         generator = self.generator
