@@ -353,3 +353,32 @@ async def test_history_has_one_entry_per_checkpoint_with_its_latest_status() -> 
     first = cp.trigger_checkpoint()
     await wait_completed(cp, 1)
     assert list(cp.coordinator.stats.history) == [(first, "CHECKPOINT", "COMPLETED")]
+
+
+@pytest.mark.parametrize("min_pause", [None, "10 min"])
+@synchronously
+async def test_final_checkpoint_is_taken_once_every_task_finished(min_pause: Optional[str]) -> None:
+    """Once every task sent its final state (FLIP-147) the final checkpoint they wait for is taken at once, not at
+    the next periodic trigger (here an hour away); with a min pause the periodic schedule keeps it."""
+    config = {"execution.checkpointing.interval": "1 h"}
+    if min_pause:
+        config["execution.checkpointing.min-pause"] = min_pause
+    tasks = FakeTasks()
+    jg = job_graph(2, **config)
+    cp = running(jg, tasks)
+    await cp.on_task_state_changed()
+    assert cp.coordinator.is_scheduler_running
+    executions = list(cp.graph.executions())
+    for i, ex in enumerate(executions):
+        cp.acknowledge(ex.id, 0, pickle.dumps({}))
+        await cp.driver.drain()
+        if i < len(executions) - 1:
+            assert cp.coordinator.stats.completed == 0  # some task still runs: no early checkpoint
+    if min_pause:
+        await asyncio.sleep(0.05)
+        await cp.driver.drain()
+        assert cp.coordinator.stats.completed == 0
+    else:
+        await wait_completed(cp, 1)
+        assert {(ex.id, True) for ex in executions} <= {(e, c) for e, _, c in tasks.notified}
+    await cp.driver.stop()
