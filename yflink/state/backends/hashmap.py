@@ -12,7 +12,10 @@ with an enabled ``StateTtlConfig`` gets a TTL handle (:mod:`yflink.state.backend
 comes from :attr:`HashMapKeyedStateBackend.ttl_time_provider` (a test sets a controlled clock there).
 
 :meth:`HashMapKeyedStateBackend.snapshot` copies every table into a
-:class:`~yflink.state.snapshot.KeyedStateSnapshot` by key group; :meth:`HashMapKeyedStateBackend.restore` loads
+:class:`~yflink.state.snapshot.KeyedStateSnapshot` by key group (the checkpoint's synchronous part, on the task's
+loop: immutable values -- numbers, strings, bytes, None, tuples and frozensets of them -- are shared with the
+snapshot, the rest deep-copied, as Flink's ``CopyOnWriteStateTable`` copies only what may still change; each key's
+key group is remembered from the previous snapshot); :meth:`HashMapKeyedStateBackend.restore` loads
 the key groups of this subtask's range from the snapshots of any number of old subtasks.
 
 Source of the semantics: Flink ``HeapKeyedStateBackend`` and "Working with State".
@@ -30,6 +33,20 @@ from yflink.state.key_groups import assign_to_key_group
 from yflink.state.snapshot import KeyedStateSnapshot, keyed_state_for
 
 _MISSING = object()
+_ATOMIC = frozenset({int, float, complex, bool, str, bytes, type(None)})
+
+
+def _immutable(value: Any) -> bool:
+    """Whether ``value`` can never change: an atomic value, or a tuple/frozenset of such values."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return True
+    if kind is tuple or kind is frozenset:
+        for item in value:
+            if type(item) not in _ATOMIC and not _immutable(item):
+                return False
+        return True
+    return False
 
 
 class HashMapValueState:
@@ -238,6 +255,7 @@ class HashMapKeyedStateBackend:
         self._ttl: dict[str, TtlSettings] = {}  # states with TTL: their settings
         self._ttl_restored: set[str] = set()  # restored states whose values carry TTL timestamps
         self._per_record_cleanups: list[Callable[[], None]] = []
+        self._snapshot_groups: dict[Any, int] = {}  # key -> key group, as of the last snapshot
 
     # --- current key ----------------------------------------------------------------------------------
     def set_current_key(self, key: Any) -> None:
@@ -349,15 +367,33 @@ class HashMapKeyedStateBackend:
         result = KeyedStateSnapshot(max_parallelism=self.max_parallelism, kinds=dict(self._kinds),
                                     ttl_states=set(self._ttl) | self._ttl_restored)
         groups: dict[Any, int] = {}
+        known, max_parallelism, atomic = self._snapshot_groups, self.max_parallelism, _ATOMIC
+        by_group = result.groups
         for name, table in self._tables.items():
             ttl = self._ttl.get(name)
             if ttl is not None and ttl.cleanup_in_snapshot:
                 table = without_expired(self._kinds[name], table, now, ttl.ttl_ms)
-            for key, value in copy.deepcopy(table).items():
+            if not all(type(key) in atomic or _immutable(key) for key in table):
+                table = copy.deepcopy(table)  # a key that may change: copy keys and values together, as before
+            else:
+                memo: dict[int, Any] = {}  # one memo: values sharing an object still share its copy
+                table = {key: value if type(value) in atomic or _immutable(value) else copy.deepcopy(value, memo)
+                         for key, value in table.items()}
+            for key, value in table.items():
                 group = groups.get(key)
                 if group is None:
-                    group = groups[key] = assign_to_key_group(key, self.max_parallelism)
-                result.groups.setdefault(group, {}).setdefault(name, {})[key] = value
+                    group = known.get(key)
+                    if group is None:
+                        group = assign_to_key_group(key, max_parallelism)
+                    groups[key] = group
+                states = by_group.get(group)
+                if states is None:
+                    states = by_group[group] = {}
+                target = states.get(name)
+                if target is None:
+                    target = states[name] = {}
+                target[key] = value
+        self._snapshot_groups = groups
         return result
 
     def restore(self, snapshots: list[KeyedStateSnapshot]) -> None:
