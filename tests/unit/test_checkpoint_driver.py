@@ -187,3 +187,20 @@ def test_the_timer_loop_triggers_on_its_own(tmp_path: Path) -> None:
         await driver.stop()
         assert tasks.completed[0] == 1
     asyncio.run(scenario())
+
+
+def test_shutdown_right_after_a_dispatch_stops_the_timer_loop(tmp_path: Path) -> None:
+    """The job ending: the coordinator's last instructions wake the loop just as it is cancelled (Python 3.11's
+    wait_for then swallows the cancel); the shutdown still ends at once instead of hanging (it held the job's
+    slots until something woke the loop again)."""
+    async def scenario() -> None:
+        driver, _tasks, _clock, _failures = make(tmp_path)
+        await driver.start()
+        await asyncio.sleep(0)  # the loop waits on its wakeup event
+        driver.coordinator.stop_scheduler()  # no deadline left: only an event wakes the loop
+        await asyncio.sleep(0)
+        driver._wakeup.set()  # as _dispatch does
+        stopping = asyncio.ensure_future(driver.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=2)
+        assert stopping in done, "the driver's timer loop did not stop"
+    asyncio.run(scenario())

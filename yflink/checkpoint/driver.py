@@ -93,6 +93,7 @@ class CheckpointCoordinatorDriver:
         self._run_io = run_io
         self._wakeup = asyncio.Event()
         self._loop_task: Optional[asyncio.Task[None]] = None
+        self._stopping = False  # the loop ends at its next wakeup (Python 3.11's wait_for may swallow a cancel)
         self._work: set[asyncio.Task[None]] = set()
         self._savepoints: dict[str, asyncio.Future[str]] = {}
         self._next_request = 0
@@ -110,12 +111,15 @@ class CheckpointCoordinatorDriver:
     async def stop(self) -> None:
         """Stop the timer loop and wait for the I/O in flight."""
         if self._loop_task is not None:
+            self._stopping = True
+            self._wakeup.set()
             self._loop_task.cancel()
             try:
                 await self._loop_task
             except asyncio.CancelledError:
                 pass
             self._loop_task = None
+            self._stopping = False
         await self.drain()
 
     async def drain(self) -> None:
@@ -124,13 +128,15 @@ class CheckpointCoordinatorDriver:
             await asyncio.gather(*list(self._work), return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             wake = self.coordinator.next_wakeup_ms()
             timeout = None if wake is None else max(0.0, (wake - self._clock_ms()) / 1000.0)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
             except TimeoutError:
                 pass
+            if self._stopping:
+                return
             self._wakeup.clear()
             self.poll()
 
