@@ -184,7 +184,10 @@ def test_sasl_with_a_keytab_and_creator_acl_on_the_secure_ensemble(secure_zookee
     services authenticate with SASL GSSAPI, lead, and their znodes carry the creator-only ACL."""
     import uuid
 
-    monkeypatch.delenv("KRB5_CLIENT_KTNAME", raising=False)
+    # The services set KRB5_CLIENT_KTNAME for the process; undo it after the test (setenv records "absent", so the
+    # teardown removes it), else later tests' subprocesses authenticate from the keytab without a ticket.
+    monkeypatch.setenv("KRB5_CLIENT_KTNAME", "unset-by-teardown")
+    monkeypatch.delenv("KRB5_CLIENT_KTNAME")
     root = f"/yflink-tests/ha-sasl-{uuid.uuid4().hex[:8]}"
     config = ha_config(devstack.zk_connect_string(), **{
         "high-availability.zookeeper.path.root": root, "high-availability.zookeeper.client.acl": "creator",
