@@ -222,11 +222,12 @@ def test_a_session_runs_two_jobs_at_once_and_its_containers_grow_and_shrink(
         job_ids.append(found.group(1))
     # Two jobs of parallelism 2 at once, one slot per TaskManager: 4 containers, never more.
     wait_for(lambda: running_taskmanager_containers(app_id) == 4, 120, "4 TaskManager containers", interval_s=0.3)
-    listed = subprocess.run(yflink_cmd("yarn-session", "list", *conf), env=yarn_env, capture_output=True,
-                            text=True, timeout=60)
-    assert all(j in listed.stdout for j in job_ids) and listed.stdout.count("(RUNNING)") == 2, listed.stdout
-    for job_id in job_ids:
-        cancelled = subprocess.run(yflink_cmd("yarn-session", "cancel", *conf, job_id), env=yarn_env,
+    for lister in (("yarn-session", "list"), ("list", "-t", "yarn-session")):  # ours and Flink's spelling
+        listed = subprocess.run(yflink_cmd(*lister, *conf), env=yarn_env, capture_output=True, text=True, timeout=60)
+        assert all(j in listed.stdout for j in job_ids) and listed.stdout.count("(RUNNING)") == 2, listed.stdout
+    cancellers = (("yarn-session", "cancel"), ("cancel", "-t", "yarn-session", "-D", f"yarn.application.id={app_id}"))
+    for job_id, canceller in zip(job_ids, cancellers):
+        cancelled = subprocess.run(yflink_cmd(*canceller, *conf, job_id), env=yarn_env,
                                    capture_output=True, text=True, timeout=60)
         assert f"Cancelled job {job_id}." in cancelled.stdout, cancelled.stdout + cancelled.stderr
     assert (running_taskmanager_containers(app_id) or 0) <= 4

@@ -291,3 +291,18 @@ def test_yarn_pack_writes_the_environment_archive_and_names_it(tmp_path: Path, m
         assert "site-packages/somepkg/__init__.py" in tar.getnames()
     again = CliRunner().invoke(cli, ["yarn-pack", "--no-upload"])  # cached: the same archive
     assert str(archive) in again.output
+
+
+@pytest.mark.parametrize("verb", [["list"], ["savepoint", "0" * 32], ["stop", "0" * 32], ["cancel", "0" * 32]])
+def test_job_verbs_with_target_yarn_session_need_a_session(verb: list[str], tmp_path: Path) -> None:
+    """Flink's ``flink list|cancel|savepoint|stop -t yarn-session``: without ``yarn.application.id`` and without a
+    last session (``.yarn-properties-<user>``) the verb says how to name one (exit 2), before contacting YARN."""
+    from click.testing import CliRunner
+
+    from yflink.cli.main import cli
+
+    result = CliRunner().invoke(cli, [verb[0], "-t", "yarn-session", "-D",
+                                      f"yarn.properties-file.location={tmp_path}", *verb[1:]])
+    assert result.exit_code == 2, result.output
+    assert "no YARN session: give -D yarn.application.id=<applicationId>" in result.output
+    assert "Unknown configuration key" not in result.output

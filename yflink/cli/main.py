@@ -84,9 +84,20 @@ def _load_config(conf_dir: Optional[str], dynamic: tuple[str, ...]) -> Configura
 
 
 def _rest_address(config: Configuration, jobmanager: Optional[str]) -> str:
-    """-m, else the leading JobManager from ZooKeeper (high-availability.type: zookeeper), else rest.address:port."""
+    """-m, else the YARN session's JobManager (-t yarn-session), else the leading JobManager from ZooKeeper
+    (high-availability.type: zookeeper), else rest.address:port.
+
+    Raises:
+        YFlinkError: -t yarn-session without a session (no yarn.application.id and no last session), or YARN
+            cannot be reached.
+    """
     if jobmanager:
         return jobmanager
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("yflink.target") == "yarn-session":
+        from yflink.cli.yarn import session_rest_address
+
+        return session_rest_address(config)
     from yflink.runtime.highavailability import retrieve_rest_address
 
     leader = retrieve_rest_address(config)
@@ -108,6 +119,23 @@ def _address_options(fn: F) -> F:
     fn = click.option("-m", "--jobmanager", metavar="host:port",
                       help="REST address of the JobManager (default: rest.address:rest.port).")(fn)
     return fn
+
+
+def _remember_target(ctx: click.Context, _param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value:
+        ctx.meta["yflink.target"] = value
+    if value == "yarn-session":
+        from yflink.deploy.yarn import options  # noqa: F401 - registers the yarn.* keys before -D is read
+    return value
+
+
+def _target_option(fn: F) -> F:
+    """Flink's ``-t`` of the job verbs: ``yarn-session`` finds the session's JobManager through YARN
+    (``-D yarn.application.id=<id>``, else the last session started from this machine)."""
+    return click.option("-t", "--target", type=click.Choice(["remote", "yarn-session"]), expose_value=False,
+                        callback=_remember_target, is_eager=True,
+                        help="remote (default: -m or rest.address) or yarn-session "
+                             "(-D yarn.application.id=<id>, else the last session).")(fn)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -284,6 +312,7 @@ def _print_jobs(jobs: list[dict[str, Any]]) -> None:
 
 @cli.command("list")
 @_address_options
+@_target_option
 @click.option("-r", "--running", is_flag=True, help="Show only running jobs.")
 @click.option("-s", "--scheduled", is_flag=True, help="Show only scheduled (CREATED) jobs.")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show running, scheduled and terminated jobs.")
@@ -327,6 +356,7 @@ def list_command(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tu
 
 @cli.command()
 @_address_options
+@_target_option
 @click.argument("job_id", metavar="JOBID")
 @_errors_to_exit_codes("cancel")
 def cancel(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple[str, ...], job_id: str) -> None:
@@ -376,6 +406,7 @@ def _format_option(fn: F) -> F:
 
 @cli.command()
 @_address_options
+@_target_option
 @click.option("-d", "--dispose", metavar="savepointPath", help="Delete the savepoint at this path instead.")
 @_format_option
 @click.argument("job_id", metavar="JOBID", required=False)
@@ -416,6 +447,7 @@ def savepoint(jobmanager: Optional[str], conf_dir: Optional[str], dynamic: tuple
 
 @cli.command()
 @_address_options
+@_target_option
 @click.option("-p", "--savepointPath", "savepoint_path", metavar="targetDirectory",
               help="Directory of the savepoint (default: execution.checkpointing.savepoint-dir / "
                    "state.savepoints.dir).")

@@ -320,6 +320,25 @@ def session_status(conf_dir: Optional[str], dynamic: tuple[str, ...], app_id: Op
         descriptor.close()
 
 
+def session_rest_address(config: Configuration) -> str:
+    """The REST address (host:port) of the YARN session named by ``yarn.application.id``, else of the last session
+    started from this machine (``yflink list|cancel|savepoint|stop -t yarn-session``).
+
+    Raises:
+        ConfigurationError: no session id and no last-session file.
+        YFlinkError: YARN cannot be reached, or the session's JobManager is not up within 30 s.
+    """
+    from yflink.deploy.yarn import options  # noqa: F401 - registers the yarn.* keys
+    from yflink.deploy.yarn.descriptor import YarnClusterDescriptor
+
+    app_id = session_id(config)
+    descriptor = YarnClusterDescriptor(config)
+    try:
+        return descriptor.wait_for_jobmanager(app_id, 30, kill_on_timeout=False)
+    finally:
+        descriptor.close()
+
+
 def _session_job_command(verb: str) -> click.Command:
     """``yflink yarn-session <verb> [ARGS]``: ``yflink <verb> -m <the session's REST address> [ARGS]``."""
 
