@@ -302,10 +302,11 @@ def main() -> int:
     print(f"keyed job, 1 s checkpoints: {checkpointed:>10,.0f} records/s "
           f"(checkpoints completed per run: {', '.join(map(str, completed))})")
     print(f"ratio: {checkpointed / plain:.2f} (target >= 0.90); counts checked: {'equal' if ok else 'DIFFERENT'}")
-    print("TaskManager SIGKILL -> RUNNING again: " + ", ".join(
-        f"{t:.1f} s" + (" (new TaskManager)" if new else "") for t, new in recovery))
-    print(f"median {statistics.median([t for t, _ in recovery]):.1f} s (target <= 5 s; includes the "
-          f"{args.restart_delay} restart delay)")
+    if recovery:  # --kills 0 skips the recovery measurement
+        print("TaskManager SIGKILL -> RUNNING again: " + ", ".join(
+            f"{t:.1f} s" + (" (new TaskManager)" if new else "") for t, new in recovery))
+        print(f"median {statistics.median([t for t, _ in recovery]):.1f} s (target <= 5 s; includes the "
+              f"{args.restart_delay} restart delay)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0 if ok else 1
 
