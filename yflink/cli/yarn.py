@@ -346,20 +346,12 @@ def _session_job_command(verb: str) -> click.Command:
     @_options
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(conf_dir: Optional[str], dynamic: tuple[str, ...], args: tuple[str, ...]) -> None:
-        from yflink.deploy.yarn.descriptor import YarnClusterDescriptor
-
         try:
-            config = _load(conf_dir, dynamic)
-            app_id = session_id(config)
+            rest = session_rest_address(_load(conf_dir, dynamic))
         except ConfigurationError as exc:
             _fail(f"yarn-session {verb}", str(exc), EXIT_USAGE)
-        descriptor = YarnClusterDescriptor(config)
-        try:
-            rest = descriptor.wait_for_jobmanager(app_id, 30, kill_on_timeout=False)
         except YFlinkError as exc:
             _fail(f"yarn-session {verb}", str(exc))
-        finally:
-            descriptor.close()
         ctx = click.get_current_context()
         root = ctx.find_root().command
         assert isinstance(root, click.Group)
