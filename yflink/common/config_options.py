@@ -383,3 +383,15 @@ HA_ZK_SASL_SERVICE_NAME = option("zookeeper.sasl.service-name", _parse_str, "zoo
 KERBEROS_LOGIN_CONTEXTS = option("security.kerberos.login.contexts", _parse_str, None,
                                  "Comma-separated login contexts Kerberos credentials go to; 'Client' makes the "
                                  "HA services authenticate to ZooKeeper with SASL (GSSAPI).")
+JOB_RESULT_STORE_STORAGE_PATH = option(
+    "job-result-store.storage-path", _parse_str, None,
+    "Where the file-system JobResultStore keeps one JSON entry per globally terminated job (ZooKeeper HA); "
+    "default <high-availability.storageDir>/job-result-store/<high-availability.cluster-id>.")
+JOB_RESULT_STORE_DELETE_ON_COMMIT = option(
+    "job-result-store.delete-on-commit", _parse_bool, True,
+    "true: a job's result entry is deleted once its HA data is cleaned up; false: it is kept, marked clean "
+    "(<job id>.json), and removing it is left to the user.")
+PIPELINE_FIXED_JOB_ID = option(
+    "$internal.pipeline.job-id", _parse_str, None,
+    "The job id the next submitted job gets (32 hex digits); set by application mode with HA, where it derives "
+    "from high-availability.cluster-id so that a new attempt re-running main finds the same job.")

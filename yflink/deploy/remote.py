@@ -288,7 +288,8 @@ class RemoteExecutor:
 
         address = retrieve_rest_address(config) or f"{config.get(opts.REST_ADDRESS)}:{config.get(opts.REST_PORT)}"
         client = RestClusterClient(address)
-        job_graph = create_job_graph(stream_graph)
+        # $internal.pipeline.job-id: application mode with HA fixes the id (Flink ApplicationDispatcherBootstrap)
+        job_graph = create_job_graph(stream_graph, job_id=config.get(opts.PIPELINE_FIXED_JOB_ID) or None)
         job_id = client.submit_job(job_graph)
         if not config.get(opts.EXECUTION_ATTACHED):
             print(f"Job has been submitted with JobID {job_id}", flush=True)

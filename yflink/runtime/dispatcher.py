@@ -7,6 +7,16 @@ Savepoints, stop-with-savepoint and savepoint disposal are asynchronous operatio
 ``DispatcherCachedOperationsHandler``: a trigger returns a trigger id at once, the work runs as a task on this
 loop (the JobMaster's ``trigger_savepoint`` / ``stop_with_savepoint``), and the REST API polls its outcome in the
 :class:`~yflink.runtime.operation_cache.OperationCache` (kept ``rest.async.store-duration`` after completion).
+
+Job results (Flink "High Availability" > "JobResultStore"): a job that reaches a globally terminal state gets a
+*dirty* entry in the HA services' JobResultStore, then its HA metadata is removed and the entry marked clean. A
+submission of a job id the store (or this Dispatcher) knows as terminated is refused with
+:class:`DuplicateJobSubmissionError` (``globally_terminated``); a new leader does not run such jobs again: it
+finishes the cleanup of dirty ones and answers ``GET /jobs/{id}`` and the job result of every job with an entry
+from a sparse ExecutionGraph of that entry (Flink's ``ArchivedExecutionGraph.createSparseArchivedExecutionGraph``;
+only the job's name, state, times and failure cause, no vertices). A submission of a job id that this leader
+recovered from the JobGraphStore attaches to the running job (Flink's application mode: a new attempt re-running
+``main`` submits its fixed job id again).
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Optional
 
 from yflink.checkpoint.errors import CheckpointMetadataError
@@ -25,16 +35,45 @@ from yflink.common.errors import ConfigurationError, JobSubmissionError
 from yflink.fs.base import get_file_system, join, name_of, normalize, parent_of
 from yflink.graph.job_graph import JobGraph
 from yflink.runtime.gateways import CollectedRecords, TaskManagerInfo
-from yflink.runtime.highavailability import HighAvailabilityServices, StandaloneHaServices
+from yflink.runtime.highavailability import HighAvailabilityServices, JobResult, StandaloneHaServices
 from yflink.runtime.highavailability.checkpoints import JobHighAvailability
 from yflink.runtime.jobmaster.execution_graph import ExecutionGraph
 from yflink.runtime.jobmaster.jobmaster import JobMaster
 from yflink.runtime.operation_cache import STORE_DURATION, OperationCache, OperationKey, OperationKind, OperationResult
 from yflink.runtime.resourcemanager import ResourceManager
+from yflink.runtime.states import JobStatus
 
 log = logging.getLogger(__name__)
 SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")  # Flink's SavepointFormatType
 RECOVERY_READ_TIMEOUT_S = 60.0  # reading one stored job graph (HA storage) during recovery, s
+
+
+class DuplicateJobSubmissionError(JobSubmissionError):
+    """A job with this id was already submitted (Flink ``DuplicateJobSubmissionException``).
+
+    ``globally_terminated``: True when the job already reached FINISHED, FAILED or CANCELED (the JobResultStore
+    has its entry), False when it still runs here.
+    """
+
+    def __init__(self, job_id: str, globally_terminated: bool) -> None:
+        what = ("already reached a globally terminal state (the JobResultStore has its result); it is not run again"
+                if globally_terminated else "already submitted and still running")
+        super().__init__(f"Job {job_id} was {what}")
+        self.job_id = job_id
+        self.globally_terminated = globally_terminated
+
+
+def archived_execution_graph(result: JobResult) -> ExecutionGraph:
+    """A sparse, vertex-less ExecutionGraph in the job's final state, for the REST API of a job known only from
+    the JobResultStore (Flink ``ArchivedExecutionGraph.createSparseArchivedExecutionGraph``)."""
+    graph = ExecutionGraph(JobGraph(job_id=result.job_id, job_name=result.job_name, config={}, vertices=[]),
+                           result.start_time_ms)
+    graph.status = JobStatus(result.state)
+    graph.status_timestamps[result.state] = result.end_time_ms
+    if result.failure_cause is not None:
+        graph.failure = result.failure_cause
+        graph.failure_timestamp = result.end_time_ms
+    return graph
 
 
 def delete_savepoint(pointer: str) -> str:
@@ -63,7 +102,8 @@ class Dispatcher:
     With highly available ``ha`` services (Flink "High Availability"), submitted job graphs go to the
     JobGraphStore before their JobMaster starts, :meth:`recover_jobs` restarts every stored job on a new leader,
     :meth:`suspend` stops everything at once when leadership is lost, and a job's HA metadata is removed when it
-    reaches a globally terminal state. ``leader_session_id`` becomes the ResourceManager's fencing token.
+    reaches a globally terminal state, after its result went to the JobResultStore. ``leader_session_id`` becomes
+    the ResourceManager's fencing token.
     """
 
     def __init__(self, config: Configuration, rpc_address: str, ha: Optional[HighAvailabilityServices] = None,
@@ -76,6 +116,10 @@ class Dispatcher:
             self.resource_manager.id = leader_session_id
         self.suspended = False
         self.job_masters: dict[str, JobMaster] = {}
+        #: Jobs known only from the JobResultStore (terminated under an earlier leader): sparse graphs for REST.
+        self.archived: dict[str, ExecutionGraph] = {}
+        #: Jobs recovered from the JobGraphStore that no submission attached to yet.
+        self._recovered_unattached: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.operations = OperationCache(config.get(STORE_DURATION) / 1000.0)
 
@@ -99,14 +143,29 @@ class Dispatcher:
 
     async def recover_jobs(self) -> list[str]:
         """A new leader: start a JobMaster for every job in the JobGraphStore; each restores the newest completed
-        checkpoint of the HA store. Returns the recovered job ids; a job whose graph cannot be read is logged
-        and left in the store."""
+        checkpoint of the HA store. Jobs with an entry in the JobResultStore are not run again: their sparse
+        result is served, and the cleanup of dirty ones is finished. Returns the recovered job ids; a job whose
+        graph cannot be read is logged and left in the store.
+
+        Raises:
+            HighAvailabilityError, FileSystemError: the JobResultStore cannot be read (nothing is recovered: a
+                leader that cannot tell finished jobs apart must not rerun them).
+        """
         store = self.ha.job_graph_store()
+        results = self.ha.job_result_store()
+        dirty = await asyncio.to_thread(results.get_dirty_results)
+        clean = await asyncio.to_thread(results.get_clean_results)
+        for result in [*clean, *dirty]:
+            if result.job_id not in self.job_masters:
+                self.archived[result.job_id] = archived_execution_graph(result)
+        for result in dirty:  # terminated, but its HA cleanup did not finish under the former leader
+            log.info("Job %s already reached %s; finishing its HA cleanup", result.job_id, result.state)
+            self._spawn(self._cleanup_ha(result.job_id))
         recovered = []
         job_ids = await asyncio.to_thread(store.job_ids)
         log.info("Recovering %d job(s) from the JobGraphStore: %s", len(job_ids), job_ids)
         for job_id in job_ids:
-            if job_id in self.job_masters:
+            if job_id in self.job_masters or job_id in self.archived:
                 continue
             try:
                 job_graph = await asyncio.wait_for(asyncio.to_thread(store.get, job_id), RECOVERY_READ_TIMEOUT_S)
@@ -114,6 +173,7 @@ class Dispatcher:
                 log.error("Could not recover job %s: %s", job_id, exc)
                 continue
             self._start_job_master(job_graph)
+            self._recovered_unattached.add(job_id)
             recovered.append(job_id)
             log.info("Recovered job %s (%s) from the JobGraphStore", job_graph.job_name, job_id)
         return recovered
@@ -125,12 +185,29 @@ class Dispatcher:
 
     # --- DispatcherGateway ---------------------------------------------------------------------------
     async def submit_job(self, job_graph: JobGraph) -> str:
-        if job_graph.job_id in self.job_masters:
-            raise JobSubmissionError(f"Job {job_graph.job_id} was already submitted")
-        if not job_graph.vertices:
-            raise JobSubmissionError("The job has no vertices")
+        """Run ``job_graph``; returns its job id.
+
+        A job id this leader recovered from the JobGraphStore (and no one submitted since) attaches to the running
+        job instead (Flink's application mode, ``EmbeddedExecutor``).
+
+        Raises:
+            DuplicateJobSubmissionError: the job id runs here, or it is in the JobResultStore (globally terminated).
+            JobSubmissionError: no vertices, not the leader, or the HA JobGraphStore refused it.
+        """
+        job_id = job_graph.job_id
         if self.suspended:
             raise JobSubmissionError("This JobManager is no longer the leader; submit to the current leader")
+        if job_id in self._recovered_unattached:
+            self._recovered_unattached.discard(job_id)
+            log.info("Submission of job %s attaches to the job recovered from the JobGraphStore", job_id)
+            return job_id
+        if job_id in self.job_masters or job_id in self.archived:
+            terminal = job_id in self.archived or self.job_masters[job_id].graph.status.is_globally_terminal
+            raise DuplicateJobSubmissionError(job_id, globally_terminated=terminal)
+        if await asyncio.to_thread(self.ha.job_result_store().has_job_result_entry, job_id):
+            raise DuplicateJobSubmissionError(job_id, globally_terminated=True)
+        if not job_graph.vertices:
+            raise JobSubmissionError("The job has no vertices")
         if self.ha.highly_available:
             try:  # persisted before it runs, so a new leader recovers it (Flink: JobGraphWriter.putJobGraph)
                 await asyncio.to_thread(self.ha.job_graph_store().put, job_graph)
@@ -157,32 +234,62 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return jm
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _job_reached_terminal(self, job_id: str) -> None:
-        log.info("Job %s is %s", job_id, self.job_masters[job_id].graph.status.value)
-        if self.ha.highly_available and not self.suspended:
-            task = asyncio.get_running_loop().create_task(self._cleanup_ha(job_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        graph = self.job_masters[job_id].graph
+        log.info("Job %s is %s", job_id, graph.status.value)
+        if graph.status.is_globally_terminal and not self.suspended:
+            start = graph.status_timestamps.get(JobStatus.INITIALIZING.value,
+                                                graph.status_timestamps.get(JobStatus.CREATED.value, -1))
+            result = JobResult.now(job_id, graph.job_graph.job_name, graph.status.value, start,
+                                   graph.failure if graph.status is JobStatus.FAILED else None)
+            self._spawn(self._job_terminated(result))
+
+    async def _job_terminated(self, result: JobResult) -> None:
+        """Flink's order: the dirty result first (from now on no leader runs the job again), then the HA cleanup,
+        then the entry is marked clean. A failed write leaves the HA metadata (a new leader recovers the job)."""
+        try:
+            await asyncio.to_thread(self.ha.job_result_store().create_dirty_result, result)
+        except ValueError:
+            pass  # already recorded (a retried termination)
+        except Exception as exc:  # noqa: BLE001 - logged; the job's HA metadata stays for the next leader
+            log.error("Could not write the result of job %s to the JobResultStore: %s", result.job_id, exc)
+            return
+        await self._cleanup_ha(result.job_id)
 
     async def _cleanup_ha(self, job_id: str) -> None:
-        """The job is globally terminal: its job graph, checkpoint pointers and id counter leave the HA services
-        (Flink's HA cleanup; the checkpoint files follow the retention policy)."""
+        """The job is globally terminal and in the JobResultStore: its job graph, checkpoint pointers and id
+        counter leave the HA services (Flink's HA cleanup; the checkpoint files follow the retention policy), then
+        its entry is marked clean (``job-result-store.delete-on-commit``)."""
         try:
-            await asyncio.to_thread(self.ha.cleanup_job, job_id)
-            log.info("Removed the HA metadata of job %s", job_id)
-        except Exception as exc:  # noqa: BLE001 - logged; a new leader would recover and end it again
-            log.error("Could not remove the HA metadata of job %s: %s", job_id, exc)
+            if self.ha.highly_available:
+                await asyncio.to_thread(self.ha.cleanup_job, job_id)
+                log.info("Removed the HA metadata of job %s", job_id)
+            await asyncio.to_thread(self.ha.job_result_store().mark_result_as_clean, job_id)
+        except Exception as exc:  # noqa: BLE001 - logged; the dirty entry makes a new leader finish the cleanup
+            log.error("Could not clean up the HA data of job %s: %s", job_id, exc)
 
     def job_ids(self) -> list[str]:
-        return list(self.job_masters)
+        return list(self.job_masters) + [j for j in self.archived if j not in self.job_masters]
 
     def execution_graph(self, job_id: str) -> ExecutionGraph:
-        return self.job_masters[job_id].graph
+        """The job's graph; for a job known only from the JobResultStore its sparse archived graph. KeyError:
+        unknown job."""
+        if job_id in self.job_masters:
+            return self.job_masters[job_id].graph
+        return self.archived[job_id]
 
     def job_master(self, job_id: str) -> JobMaster:
         return self.job_masters[job_id]
 
     async def cancel_job(self, job_id: str) -> None:
+        """KeyError: unknown job. A job known only from the JobResultStore already ended: nothing to do."""
+        if job_id not in self.job_masters and job_id in self.archived:
+            return
         await self.job_masters[job_id].cancel()
 
     def task_managers(self) -> list[TaskManagerInfo]:

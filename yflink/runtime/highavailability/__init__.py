@@ -18,18 +18,21 @@ from yflink.runtime.highavailability.api import (
     HighAvailabilityError,
     HighAvailabilityServices,
     JobGraphStore,
+    JobResult,
+    JobResultStore,
     LeaderContender,
     LeaderElection,
     LeaderInformation,
     LeaderRetrieval,
     LeadershipLostError,
+    application_job_id,
 )
 from yflink.runtime.highavailability.standalone import StandaloneHaServices
 
 __all__ = ["CheckpointIDCounter", "CheckpointPointerStore", "HaConfiguration", "HighAvailabilityError",
-           "HighAvailabilityServices", "JobGraphStore", "LeaderContender", "LeaderElection", "LeaderInformation",
-           "LeaderRetrieval", "LeadershipLostError", "StandaloneHaServices", "create_ha_services",
-           "retrieve_rest_address"]
+           "HighAvailabilityServices", "JobGraphStore", "JobResult", "JobResultStore", "LeaderContender",
+           "LeaderElection", "LeaderInformation", "LeaderRetrieval", "LeadershipLostError", "StandaloneHaServices",
+           "application_job_id", "create_ha_services", "retrieve_rest_address"]
 
 
 def create_ha_services(config: Configuration,

@@ -14,10 +14,11 @@ Errors (all :class:`~yflink.common.errors.YFlinkError`)::
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from yflink.common import config_options as opts
 from yflink.common.configuration import Configuration
@@ -25,8 +26,9 @@ from yflink.common.errors import ConfigurationError, YFlinkError
 from yflink.graph.job_graph import JobGraph
 
 __all__ = ["CheckpointIDCounter", "CheckpointPointerStore", "HaConfiguration", "HighAvailabilityError",
-           "HighAvailabilityServices", "JobGraphStore", "LeaderContender", "LeaderElection", "LeaderInformation",
-           "LeaderRetrieval", "LeadershipLostError", "ZooKeeperPaths"]
+           "HighAvailabilityServices", "JobGraphStore", "JobResult", "JobResultStore", "LeaderContender",
+           "LeaderElection", "LeaderInformation", "LeaderRetrieval", "LeadershipLostError", "ZooKeeperPaths",
+           "application_job_id"]
 
 
 class HighAvailabilityError(YFlinkError):
@@ -64,6 +66,10 @@ class HaConfiguration:
     #: ``security.kerberos.login.keytab`` (``keytab``).
     sasl_service: Optional[str] = None
     keytab: Optional[str] = None
+    #: ``job-result-store.storage-path``; None: ``<storageDir>/job-result-store/<cluster-id>``.
+    job_result_store_path: Optional[str] = None
+    #: ``job-result-store.delete-on-commit``: a cleaned-up job's entry is deleted (else kept as ``<id>.json``).
+    job_result_delete_on_commit: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -79,7 +85,9 @@ class HaConfiguration:
                  retry_wait_ms=config.get(opts.HA_ZK_RETRY_WAIT), max_retry_attempts=config.get(opts.HA_ZK_MAX_RETRIES),
                  acl=config.get(opts.HA_ZK_ACL), tolerate_suspended=config.get(opts.HA_ZK_TOLERATE_SUSPENDED),
                  sasl_service=_sasl_service(config),
-                 keytab=config.get_string("security.kerberos.login.keytab", "") or None)
+                 keytab=config.get_string("security.kerberos.login.keytab", "") or None,
+                 job_result_store_path=config.get(opts.JOB_RESULT_STORE_STORAGE_PATH) or None,
+                 job_result_delete_on_commit=config.get(opts.JOB_RESULT_STORE_DELETE_ON_COMMIT))
         if not ha.enabled:
             return ha
         if not ha.quorum:
@@ -102,6 +110,18 @@ class HaConfiguration:
             raise ConfigurationError(f"Bad value for '{opts.HA_ZK_MAX_RETRIES.key}': {ha.max_retry_attempts}; "
                                      "it must be >= 0.")
         return ha
+
+
+def application_job_id(cluster_id: str) -> str:
+    """The fixed job id of an application-mode job under HA: Flink's ``new JobID(clusterId.hashCode(), 0)``
+    (``ApplicationDispatcherBootstrap``), as 32 hex digits, so that every attempt of the application submits
+    the same job id. ``cluster_id`` is ``high-availability.cluster-id`` (on YARN: the application id)."""
+    h = 0
+    units = cluster_id.encode("utf-16-be")
+    for i in range(0, len(units), 2):  # Java's String.hashCode over UTF-16 code units
+        h = (31 * h + int.from_bytes(units[i:i + 2], "big")) & 0xFFFFFFFF
+    lower = h - (1 << 32) if h >= 1 << 31 else h  # the int, sign-extended to the JobID's lower long
+    return f"{lower & 0xFFFFFFFFFFFFFFFF:016x}{0:016x}"
 
 
 def _sasl_service(config: Configuration) -> Optional[str]:
@@ -300,6 +320,108 @@ class CheckpointPointerStore(ABC):
     def remove_all(self) -> None: ...
 
 
+GLOBALLY_TERMINAL_STATES = ("FINISHED", "FAILED", "CANCELED")
+APPLICATION_STATUS = {"FINISHED": "SUCCEEDED", "FAILED": "FAILED", "CANCELED": "CANCELED"}  # Flink's mapping
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The end of a globally terminated job as the JobResultStore keeps it (Flink ``JobResult``).
+
+    ``state`` is FINISHED, FAILED or CANCELED; times are ms since the epoch; ``failure_cause`` is the root cause
+    (with the user's traceback) of a FAILED job.
+
+    Raises (constructor):
+        ValueError: ``state`` is not globally terminal.
+    """
+
+    job_id: str
+    job_name: str
+    state: str
+    start_time_ms: int
+    end_time_ms: int
+    failure_cause: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.state not in GLOBALLY_TERMINAL_STATES:
+            raise ValueError(f"A job result needs a globally terminal state ({', '.join(GLOBALLY_TERMINAL_STATES)}),"
+                             f" not {self.state!r} (job {self.job_id}).")
+
+    @property
+    def application_status(self) -> str:
+        """Flink's ``ApplicationStatus``: SUCCEEDED, FAILED or CANCELED."""
+        return APPLICATION_STATUS[self.state]
+
+    def to_json(self) -> bytes:
+        """Flink's ``FileSystemJobResultStore`` entry (``{"result": {...}, "version": 1}``) plus yflink's name,
+        state and times."""
+        net_runtime = max(0, self.end_time_ms - self.start_time_ms)
+        result: dict[str, Any] = {"id": self.job_id, "application-status": self.application_status,
+                                  "accumulator-results": {}, "net-runtime": net_runtime, "name": self.job_name,
+                                  "state": self.state, "start-time": self.start_time_ms, "end-time": self.end_time_ms}
+        if self.failure_cause is not None:
+            result["failure-cause"] = {"class": "", "stack-trace": self.failure_cause, "serialized-throwable": ""}
+        return json.dumps({"result": result, "version": 1}, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> JobResult:
+        """Raises ValueError: not a job result entry (the message shows its start)."""
+        try:
+            raw = json.loads(data)["result"]
+            cause = raw.get("failure-cause")
+            return cls(str(raw["id"]), str(raw.get("name", "")), str(raw["state"]), int(raw.get("start-time", -1)),
+                       int(raw.get("end-time", -1)), str(cause["stack-trace"]) if cause else None)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a job result entry ({exc}): {data[:80]!r}") from None
+
+    @classmethod
+    def now(cls, job_id: str, job_name: str, state: str, start_time_ms: int,
+            failure_cause: Optional[str] = None) -> JobResult:
+        return cls(job_id, job_name, state, start_time_ms, int(time.time() * 1000), failure_cause)
+
+
+class JobResultStore(ABC):
+    """Results of globally terminated jobs, so that no leader runs such a job again (Flink ``JobResultStore``,
+    "High Availability" > "JobResultStore"). An entry is *dirty* from the moment the job is globally terminal
+    until its HA data is cleaned up, then *clean* (or deleted: ``job-result-store.delete-on-commit``)."""
+
+    @abstractmethod
+    def create_dirty_result(self, result: JobResult) -> None:
+        """Record ``result`` as dirty. Raises ValueError: the store already has an entry for the job."""
+
+    @abstractmethod
+    def mark_result_as_clean(self, job_id: str) -> None:
+        """The job's HA data is gone: mark its entry clean (or delete it). Nothing when it is clean already.
+
+        Raises:
+            KeyError: no entry for ``job_id``.
+        """
+
+    @abstractmethod
+    def has_dirty_job_result_entry(self, job_id: str) -> bool: ...
+
+    @abstractmethod
+    def has_clean_job_result_entry(self, job_id: str) -> bool: ...
+
+    def has_job_result_entry(self, job_id: str) -> bool:
+        return self.has_dirty_job_result_entry(job_id) or self.has_clean_job_result_entry(job_id)
+
+    @abstractmethod
+    def get_result(self, job_id: str) -> Optional[JobResult]:
+        """The entry (dirty or clean) of ``job_id``, or None."""
+
+    @abstractmethod
+    def get_dirty_results(self) -> list[JobResult]: ...
+
+    @abstractmethod
+    def get_clean_results(self) -> list[JobResult]:
+        """Entries kept after their cleanup (only with ``delete-on-commit: false``)."""
+
+    @abstractmethod
+    def remove_all(self) -> None:
+        """Remove every entry (the cluster's HA data is removed as a whole)."""
+
+
 class HighAvailabilityServices(ABC):
     """Everything HA of one cluster (Flink ``HighAvailabilityServices``)."""
 
@@ -321,11 +443,19 @@ class HighAvailabilityServices(ABC):
     @abstractmethod
     def checkpoint_pointer_store(self, job_id: str) -> CheckpointPointerStore: ...
 
+    @abstractmethod
+    def job_result_store(self) -> JobResultStore: ...
+
     def cleanup_job(self, job_id: str) -> None:
         """The job reached a globally terminal state: remove its job graph, checkpoint pointers and counter."""
         self.checkpoint_pointer_store(job_id).remove_all()
         self.checkpoint_id_counter(job_id).remove()
         self.job_graph_store().remove(job_id)
+
+    @abstractmethod
+    def cleanup_all_data(self) -> None:
+        """Remove everything this cluster keeps in the HA services (every job's metadata, the job result store,
+        the blobs), as Flink's ``closeAndCleanupAllData`` when an application cluster ends."""
 
     @abstractmethod
     def close(self) -> None: ...

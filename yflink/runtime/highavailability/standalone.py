@@ -2,7 +2,7 @@
 
 The election grants leadership at once with one fixed session id; retrieval answers the configured addresses;
 the stores keep their data in this process only (Flink ``StandaloneHaServices``, ``StandaloneJobGraphStore``,
-``StandaloneCheckpointIDCounter``, ``StandaloneCompletedCheckpointStore``).
+``StandaloneCheckpointIDCounter``, ``StandaloneCompletedCheckpointStore``, ``EmbeddedJobResultStore``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from yflink.runtime.highavailability.api import (
     CheckpointPointerStore,
     HighAvailabilityServices,
     JobGraphStore,
+    JobResultStore,
     LeaderContender,
     LeaderElection,
     LeaderInformation,
     LeaderRetrieval,
     LeadershipLostError,
 )
+from yflink.runtime.highavailability.job_result_store import InMemoryJobResultStore
 
 __all__ = ["StandaloneHaServices"]
 
@@ -136,6 +138,7 @@ class StandaloneHaServices(HighAvailabilityServices):
         self._graphs = _MemoryJobGraphStore()
         self._counters: dict[str, _MemoryCounter] = {}
         self._pointers: dict[str, _MemoryPointers] = {}
+        self._results = InMemoryJobResultStore()
 
     def leader_election(self) -> LeaderElection:
         return StandaloneLeaderElection(self._retrieval.publish)
@@ -152,10 +155,20 @@ class StandaloneHaServices(HighAvailabilityServices):
     def checkpoint_pointer_store(self, job_id: str) -> CheckpointPointerStore:
         return self._pointers.setdefault(job_id, _MemoryPointers())
 
+    def job_result_store(self) -> JobResultStore:
+        return self._results
+
     def cleanup_job(self, job_id: str) -> None:
         super().cleanup_job(job_id)
         self._counters.pop(job_id, None)
         self._pointers.pop(job_id, None)
+
+    def cleanup_all_data(self) -> None:
+        for job_id in self._graphs.job_ids():
+            self.cleanup_job(job_id)
+        self._counters.clear()
+        self._pointers.clear()
+        self._results.remove_all()
 
     def close(self) -> None:
         pass

@@ -9,6 +9,9 @@ Services"; :class:`~yflink.runtime.highavailability.api.ZooKeeperPaths`)::
     checkpoints/<job id>/<id:019d>    pointer to the completed checkpoint's directory (its _metadata)
     checkpoint_id_counter/<job id>    the next checkpoint id (decimal), changed by compare-and-set
 
+The JobResultStore is Flink's file-system one, under ``job-result-store.storage-path`` (default
+``<storageDir>/job-result-store/<cluster-id>``; :mod:`.job_result_store`).
+
 Fencing: every write of the leader is a ZooKeeper transaction that first checks that the leader's latch node
 still exists (version 0), as Flink's ``ZooKeeperStateHandleStore`` does with its leader-latch check. A leader
 whose session expired has lost that node, so its writes fail with :class:`LeadershipLostError`.
@@ -46,6 +49,7 @@ from yflink.runtime.highavailability.api import (
     HighAvailabilityError,
     HighAvailabilityServices,
     JobGraphStore,
+    JobResultStore,
     LeaderContender,
     LeaderElection,
     LeaderInformation,
@@ -53,6 +57,7 @@ from yflink.runtime.highavailability.api import (
     LeadershipLostError,
     ZooKeeperPaths,
 )
+from yflink.runtime.highavailability.job_result_store import FileSystemJobResultStore
 
 __all__ = ["ZooKeeperHaServices", "connect"]
 
@@ -563,7 +568,11 @@ class ZooKeeperHaServices(HighAvailabilityServices):
         self.ha = ha
         self.paths = ZooKeeperPaths(ha.root, ha.cluster_id)
         assert ha.storage_dir is not None  # HaConfiguration validated it
-        self.blob_dir = join(normalize(ha.storage_dir), ha.cluster_id.strip("/") or "default")
+        cluster = ha.cluster_id.strip("/") or "default"
+        self.blob_dir = join(normalize(ha.storage_dir), cluster)
+        self.job_result_store_path = normalize(ha.job_result_store_path or join(
+            normalize(ha.storage_dir), "job-result-store", cluster))
+        self._job_results = FileSystemJobResultStore(self.job_result_store_path, ha.job_result_delete_on_commit)
         self.client = client or connect(ha)
         self.zk = BoundedClient(self.client, command_retry(ha), ha.connection_timeout_ms / 1000.0)
         self._election: Optional[ZooKeeperLeaderElection] = None
@@ -595,6 +604,18 @@ class ZooKeeperHaServices(HighAvailabilityServices):
 
     def checkpoint_pointer_store(self, job_id: str) -> CheckpointPointerStore:
         return ZooKeeperCheckpointPointerStore(self, job_id)
+
+    def job_result_store(self) -> JobResultStore:
+        return self._job_results
+
+    def cleanup_all_data(self) -> None:
+        """Remove this cluster's znodes (``<path.root>/<cluster-id>``), job graph blobs and job results."""
+        try:
+            self.zk.delete_recursive(self.paths.base)
+        except NoNodeError:
+            pass
+        get_file_system(self.blob_dir).delete(self.blob_dir, recursive=True)
+        self._job_results.remove_all()
 
     def expire_session_for_tests(self) -> None:
         """Expire this client's ZooKeeper session from outside (as kazoo's test harness does)."""
