@@ -7,17 +7,29 @@ the YARN ResourceManager's proxy, reaches the JobManager's REST API), then
 
 * ``application``: runs the job script's ``main`` against it (Flink's application mode: the ``main`` runs in
   the cluster), waits until every job it submitted is terminal, and ends the application SUCCEEDED when all
-  FINISHED, FAILED (diagnostics: the job's root cause) otherwise. With ``execution.checkpointing.dir`` the
-  checkpoints go to ``<dir>/<application id>/<job id>/chk-<n>``; a later attempt of the application
-  (``yarn.application-attempts`` > 1, the master was lost) runs the ``main`` again from the newest completed
-  checkpoint there (``execution.state-recovery.path``): Flink recovers through its HA services, yflink without
-  them, which is right for applications that run one job;
+  FINISHED, FAILED (diagnostics: the job's root cause) otherwise;
 * ``session``: serves until the application is stopped (``yflink yarn-session stop``, ``yarn application
   -kill``) or the JobManager dies.
 
+A later attempt of the application (``yarn.application-attempts`` > 1, the master was lost):
+
+* with ``high-availability.type: zookeeper`` (Flink "High Availability" > YARN): ``high-availability.cluster-id``
+  defaults to the application id, so every attempt is the same HA cluster. The new attempt's JobManager contends
+  (the former one's ZooKeeper session must expire first), recovers every job of the JobGraphStore from its
+  newest completed checkpoint in the HA store, and only then is published. In application mode the job id is
+  fixed (``$internal.pipeline.job-id``, Flink's ``new JobID(clusterId.hashCode(), 0)``), so the ``main`` run again
+  submits the recovered job's id and attaches to it; when the JobResultStore already has the job's result, the
+  ``main`` is not run again and the application ends with that result. Application clusters keep job results
+  while they run (``job-result-store.delete-on-commit: false``); the application's end removes all of its HA
+  data (znodes, job graph blobs, job results: Flink's ``closeAndCleanupAllData``).
+* without HA (application mode only): with ``execution.checkpointing.dir`` the checkpoints go to
+  ``<dir>/<application id>/<job id>/chk-<n>`` and the ``main`` runs again from the newest completed checkpoint
+  there (``execution.state-recovery.path``), which is right for applications that run one job.
+
 Logs: the JobManager writes ``jobmanager.log`` into the container's log directory, this program
 ``appmaster.log``; ``yarn logs -applicationId`` shows both after the application ends.
-Source: Flink ``YarnApplicationClusterEntryPoint``, ``YarnSessionClusterEntrypoint``.
+Source: Flink ``YarnApplicationClusterEntryPoint``, ``YarnSessionClusterEntrypoint``,
+``ApplicationDispatcherBootstrap``.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ KV_REST = "yflink.rest.address"
 KV_RPC = "yflink.jobmanager.rpc-address"
 KV_RESULT = "yflink.application.result"
 DIAGNOSTICS_MAX = 8000  # characters of the failure cause kept as the application's diagnostics
+LEADER_WAIT_S = 120.0  # beyond the ZooKeeper session timeout: how long a new attempt waits to lead, s
 TERMINAL = ("FINISHED", "FAILED", "CANCELED")
 
 
@@ -87,9 +100,24 @@ def latest_checkpoint(base: str) -> Optional[str]:
     return best[1] if best else None
 
 
+def high_availability(config: Configuration) -> bool:
+    """Whether ``high-availability.type`` is zookeeper (no other option is validated here)."""
+    return str(config.get(opts.HA_TYPE)).upper() == "ZOOKEEPER"
+
+
+def yarn_ha_cluster_id(config: Configuration) -> Optional[str]:
+    """The ``high-availability.cluster-id`` to add in a container of this application: the application id
+    (``SKEIN_APPLICATION_ID``) under ZooKeeper HA when none is configured (Flink's YARN default); else None."""
+    app_id = os.environ.get("SKEIN_APPLICATION_ID")
+    if app_id and high_availability(config) and not config.contains_key(opts.HA_CLUSTER_ID.key):
+        return app_id
+    return None
+
+
 def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
     """The shipped config.yaml with what a JobManager in a YARN container needs: any free ports, bound on all
-    interfaces, advertised with the node's address, the YARN driver instead of local TaskManagers."""
+    interfaces, advertised with the node's address, the YARN driver instead of local TaskManagers; under HA the
+    application id as cluster id and, in application mode, the fixed job id (see the module docstring)."""
     config = load_configuration(conf_dir, [])
     address = node_address()
     config.set(opts.EXECUTION_TARGET, f"yarn-{mode}")
@@ -100,6 +128,16 @@ def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
     if not config.contains_key(opts.LOCAL_TMS_DELAY.key):
         config.set(opts.LOCAL_TMS_DELAY, 100)  # containers take seconds to start: ask YARN at once
     app_id = os.environ.get("SKEIN_APPLICATION_ID")
+    ha = high_availability(config)
+    cluster_id = yarn_ha_cluster_id(config)
+    if cluster_id is not None:
+        config.set(opts.HA_CLUSTER_ID, cluster_id)
+    if ha and mode == "application":
+        from yflink.runtime.highavailability import application_job_id
+
+        if not config.get(opts.PIPELINE_FIXED_JOB_ID):
+            config.set(opts.PIPELINE_FIXED_JOB_ID, application_job_id(config.get(opts.HA_CLUSTER_ID)))
+        config.set(opts.JOB_RESULT_STORE_DELETE_ON_COMMIT, False)  # kept until the application's end
     checkpoints = config.get(opts.CHECKPOINTS_DIRECTORY)
     if mode == "application" and checkpoints and app_id:
         # One directory per application, so a later attempt finds this application's latest checkpoint.
@@ -107,7 +145,7 @@ def cluster_configuration(mode: str, conf_dir: str = ".") -> Configuration:
 
         base = join(checkpoints, app_id)
         config.set(opts.CHECKPOINTS_DIRECTORY, base)
-        if attempt_number() > 1 and not config.get(opts.STATE_RECOVERY_PATH):
+        if not ha and attempt_number() > 1 and not config.get(opts.STATE_RECOVERY_PATH):
             latest = latest_checkpoint(base)
             if latest is not None:
                 log.info("Attempt %d: the job restarts from %s", attempt_number(), latest)
@@ -156,6 +194,39 @@ def _wait_jobs(rest_address: str) -> Optional[str]:
         time.sleep(0.5)
 
 
+def wait_until_leading(jobmanager: Any, ready_file: Path, timeout_s: float) -> tuple[str, str]:
+    """Under HA: wait until our JobManager leads and recovered its jobs (it rewrites its ready file then);
+    returns its (REST, RPC) addresses. ZooKeeper may still name a former attempt's JobManager meanwhile.
+
+    Raises:
+        RuntimeError: the JobManager died, or did not lead within ``timeout_s``.
+    """
+    import json
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not jobmanager.alive():
+            raise RuntimeError("the JobManager process died before it led; see jobmanager.log")
+        try:
+            ready = json.loads(ready_file.read_text())
+        except (OSError, ValueError):
+            ready = {}
+        if ready.get("rest_address"):
+            return str(ready["rest_address"]), str(ready["rpc_address"])
+        time.sleep(0.2)
+    raise RuntimeError(f"the JobManager did not become the leader within {timeout_s:.0f} s (is ZooKeeper "
+                       "reachable? a former attempt's session must expire first)")
+
+
+def recorded_result(ha: Any, job_id: str) -> Optional[Any]:
+    """The JobResultStore's entry of ``job_id`` (a former attempt finished it), or None."""
+    result = ha.job_result_store().get_result(job_id)
+    if result is not None:
+        log.info("Attempt %d: job %s already reached %s (JobResultStore); main is not run again",
+                 attempt_number(), job_id, result.state)
+    return result
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m yflink.deploy.yarn.appmaster")
     parser.add_argument("mode", choices=["application", "session"])
@@ -173,13 +244,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     app = skein.ApplicationClient.from_current()
     status, diagnostics = "FAILED", "the application master stopped before its JobManager was ready"
     jobmanager: Any = None
+    ha: Any = None
     try:
         config = cluster_configuration(ns.mode)
         started = time.monotonic()
-        jobmanager = spawn("jobmanager", config, Path("yflink-run").absolute(), "jobmanager", [],
+        run_dir = Path("yflink-run").absolute()
+        jobmanager = spawn("jobmanager", config, run_dir, "jobmanager", [],
                            die_with_parent=True, detached=False, inherit_stdout=True, log_dir=logs)
         rest, rpc = str(jobmanager.ready["rest_address"]), str(jobmanager.ready["rpc_address"])
-        log.info("JobManager ready in %.1f s: REST %s, RPC %s", time.monotonic() - started, rest, rpc)
+        if high_availability(config):
+            from yflink.runtime.highavailability import create_ha_services
+
+            ha = create_ha_services(config)
+            rest, rpc = wait_until_leading(jobmanager, run_dir / "jobmanager.ready",
+                                           LEADER_WAIT_S + config.get(opts.HA_ZK_SESSION_TIMEOUT) / 1000.0)
+        log.info("JobManager ready in %.1f s: REST %s, RPC %s (attempt %d)", time.monotonic() - started, rest, rpc,
+                 attempt_number())
         app.kv[KV_RPC] = rpc.encode()
         app.kv[KV_REST] = rest.encode()
         try:
@@ -189,9 +269,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         if ns.mode == "application":
             if not ns.script:
                 raise SystemExit("application mode needs the job script")
-            cause = _run_job_script(ns.script, list(ns.args), rest, config)
-            if cause is None:
-                cause = _wait_jobs(rest)
+            fixed_job_id = config.get(opts.PIPELINE_FIXED_JOB_ID)
+            prior = recorded_result(ha, fixed_job_id) if ha is not None and fixed_job_id else None
+            if prior is not None:
+                cause = None if prior.state == "FINISHED" else (
+                    f"Job {prior.job_id} {prior.state}\n{prior.failure_cause or ''}".rstrip())
+            else:
+                cause = _run_job_script(ns.script, list(ns.args), rest, config)
+                if cause is None:
+                    cause = _wait_jobs(rest)
             if cause is None:
                 status, diagnostics = "SUCCEEDED", "The application's jobs finished."
             else:
@@ -211,6 +297,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     finally:
         if jobmanager is not None:
             jobmanager.stop()
+        if ha is not None:  # the application ends for good: its HA data goes (Flink closeAndCleanupAllData)
+            try:
+                ha.cleanup_all_data()
+                log.info("Removed the application's HA data")
+            except Exception as exc:  # noqa: BLE001 - logged; it is the last thing the application does
+                log.error("could not remove the application's HA data: %s", exc)
+            ha.close()
     log.info("Shutting down the application: %s", status)
     try:
         app.kv[KV_RESULT] = status.encode()

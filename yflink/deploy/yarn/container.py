@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
-from yflink.deploy.yarn.appmaster import KV_RPC, log_dir, node_address
+from yflink.common.configuration import load_configuration
+from yflink.deploy.yarn.appmaster import KV_RPC, log_dir, node_address, yarn_ha_cluster_id
 
 
 def taskmanager_args(jobmanager: str) -> list[str]:
@@ -23,6 +24,9 @@ def taskmanager_args(jobmanager: str) -> list[str]:
             "--log-file", str(log_dir() / "taskmanager.log"), "-D", f"taskmanager.host={node_address()}"]
     if resource_id:
         args += ["--resource-id", resource_id]
+    cluster_id = yarn_ha_cluster_id(load_configuration(".", []))
+    if cluster_id is not None:  # under ZooKeeper HA the leader is found through ZooKeeper, in this cluster
+        args += ["-D", f"high-availability.cluster-id={cluster_id}"]
     return args
 
 

@@ -35,6 +35,7 @@ class JobManagerLeaderRunner:
         self._events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self.serving: Any = None  # JobManagerServices while leading
         self.session_id: Optional[str] = None
+        self._ready: Callable[[dict[str, Any]], None] = lambda _info: None
 
     # --- LeaderContender (called from the election's thread) ----------------------------------------------
     def grant_leadership(self, session_id: str) -> None:
@@ -47,12 +48,15 @@ class JobManagerLeaderRunner:
 
     # --- the process ---------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, ready: Callable[[dict[str, Any]], None]) -> None:
-        """Contend until ``stop`` is set; ``ready`` gets this process's ready information once it contends.
+        """Contend until ``stop`` is set; ``ready`` gets this process's ready information once it contends
+        (empty addresses), again with its addresses and ``leader_session_id`` once it leads and recovered its jobs,
+        and with empty addresses when it steps down (a YARN application master waits for its own JobManager so).
 
         Raises:
             HighAvailabilityError: ZooKeeper unreachable at start.
         """
         self._loop = asyncio.get_running_loop()
+        self._ready = ready
         ha = await asyncio.to_thread(create_ha_services, self.config)
         election = ha.leader_election()
         election.start(self)
@@ -82,6 +86,7 @@ class JobManagerLeaderRunner:
         serving, self.serving, self.session_id = self.serving, None, None
         if serving is not None:
             log.warning("No longer serving as leader: %s", cause)
+            self._ready({"rpc_address": "", "rest_address": "", "high_availability": True})
             await serving.stop(suspend_cause=cause)
 
     async def _lead(self, ha: HighAvailabilityServices, election: LeaderElection, session_id: str) -> None:
@@ -106,5 +111,7 @@ class JobManagerLeaderRunner:
             await self._step_down(f"leadership lost before it was confirmed: {exc}")
             return
         recovered = await serving.dispatcher.recover_jobs()
+        self._ready({"rpc_address": serving.rpc_address, "rest_address": serving.rest_address,
+                     "high_availability": True, "leader_session_id": session_id})
         log.info("Leading with session %s (RPC %s, REST %s); recovered jobs: %s", session_id, serving.rpc_address,
                  serving.rest_address, recovered or "none")
