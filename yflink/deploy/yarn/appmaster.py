@@ -297,18 +297,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     finally:
         if jobmanager is not None:
             jobmanager.stop()
-        if ha is not None:  # the application ends for good: its HA data goes (Flink closeAndCleanupAllData)
-            try:
-                ha.cleanup_all_data()
-                log.info("Removed the application's HA data")
-            except Exception as exc:  # noqa: BLE001 - logged; it is the last thing the application does
-                log.error("could not remove the application's HA data: %s", exc)
-            ha.close()
     log.info("Shutting down the application: %s", status)
     try:
         app.kv[KV_RESULT] = status.encode()
+    except Exception as exc:  # noqa: BLE001 - killed by YARN (`yarn application -kill`, a lost attempt)
+        log.info("the application master is gone (%s); the application was killed", exc)
+        if ha is not None:
+            ha.close()  # its HA data stays: a next attempt recovers through it
+        return 0 if status == "SUCCEEDED" else 1
+    if ha is not None:  # the application ends for good: its HA data goes (Flink closeAndCleanupAllData)
+        try:
+            ha.cleanup_all_data()
+            log.info("Removed the application's HA data")
+        except Exception as exc:  # noqa: BLE001 - logged; it is the last thing the application does
+            log.error("could not remove the application's HA data: %s", exc)
+        ha.close()
+    try:
         app.shutdown(status, diagnostics)
-    except Exception as exc:  # noqa: BLE001 - killed by YARN (`yarn application -kill`): the master is gone
+    except Exception as exc:  # noqa: BLE001 - killed by YARN meanwhile: the master is gone
         log.info("the application master is gone (%s); the application was killed", exc)
     return 0 if status == "SUCCEEDED" else 1
 
