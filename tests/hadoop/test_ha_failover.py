@@ -40,6 +40,7 @@ class HaCluster:
     pid_dir: Path
     quorum: str
     session_timeout_s: float
+    ha_dir: str = ""  # high-availability.storageDir as an HDFS path (job graph blobs, job results)
 
     def yflink(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "yflink", *args], capture_output=True, text=True,
@@ -103,7 +104,7 @@ def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: 
              "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=20",
              "-D", "restart-strategy.fixed-delay.delay=200 ms"]
     env = {**os.environ, **hadoop, "PYTHONUNBUFFERED": "1"}
-    cluster = HaCluster(flags, env, tmp_path, zk_chroot, session_timeout_s)
+    cluster = HaCluster(flags, env, tmp_path, zk_chroot, session_timeout_s, f"{hdfs_dir}/ha")
     started = cluster.yflink("cluster", "start", "--jobmanagers", "2", "--taskmanagers", "1", *flags)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
@@ -195,10 +196,22 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
     finish_and_check_exact(address, job_id, output, marker)
     out, _ = client[0].communicate(timeout=60)  # the attached client followed the leader to the job's end
     assert client[0].returncode == 0 and "Following the JobManager leader" in out, out[-3000:]
-    # the finished job's HA metadata is gone (job graph pointer, checkpoint pointers, counter)
+    check_ha_data_removed(ha_cluster, job_id)  # the finished job's
+    assert running_s <= SESSION_TIMEOUT_S + 15, f"job RUNNING again only after {running_s:.1f} s"
+
+
+def ha_storage_files(cluster: HaCluster) -> list[str]:
+    """Every file below high-availability.storageDir (``hdfs dfs -ls -R``)."""
+    out = devstack.run(["hdfs", "dfs", "-ls", "-R", cluster.ha_dir], env=cluster.env, check=False).stdout
+    return [line.split()[-1] for line in out.splitlines() if line.startswith("-")]
+
+
+def check_ha_data_removed(cluster: HaCluster, job_id: str) -> None:
+    """A globally terminal job's HA metadata is gone: job graph pointer, checkpoint pointers and counter in
+    ZooKeeper, its job graph blob and its job result entry (delete-on-commit) in the HA storage directory."""
     from kazoo.client import KazooClient
 
-    zk = KazooClient(hosts=ha_cluster.quorum)
+    zk = KazooClient(hosts=cluster.quorum)
     zk.start(timeout=15)
     try:
         wait_for(lambda: not zk.exists(f"/flink/default/jobgraphs/{job_id}"), 30, "the job graph pointer removed")
@@ -207,7 +220,19 @@ def test_kill_the_leading_jobmanager_standby_recovers_the_job_exactly_once(ha_cl
     finally:
         zk.stop()
         zk.close()
-    assert running_s <= SESSION_TIMEOUT_S + 15, f"job RUNNING again only after {running_s:.1f} s"
+    wait_for(lambda: not [f for f in ha_storage_files(cluster) if job_id in f], 30,
+             "the job's files in the HA storage directory removed")
+
+
+def test_a_cancelled_jobs_ha_metadata_and_storage_files_are_removed(ha_cluster: HaCluster, tmp_path: Path) -> None:
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    leader, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    blobs = [f for f in ha_storage_files(ha_cluster) if job_id in f]
+    assert len(blobs) == 1 and f"/default/submittedJobGraph-{job_id}-" in blobs[0], blobs
+    cancelled = ha_cluster.yflink("cancel", *ha_cluster.flags, job_id)
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert try_rest(leader["rest_address"], f"/jobs/{job_id}")["state"] == "CANCELED"
+    check_ha_data_removed(ha_cluster, job_id)
 
 
 @pytest.mark.parametrize("ha_cluster", [10], indirect=True)  # session timeout 10 s: room for a ZooKeeper election

@@ -145,7 +145,7 @@ async def test_a_cancelled_job_gets_a_result_then_its_ha_data_goes_and_resubmiss
     first = dispatcher(ha, "s1")
     jg = job_graph(1)
     await first.submit_job(jg)
-    with pytest.raises(DuplicateJobSubmissionError, match="still running") as running:
+    with pytest.raises(DuplicateJobSubmissionError, match="is still running") as running:
         await first.submit_job(jg)
     assert not running.value.globally_terminated
     await first.cancel_job(jg.job_id)
@@ -195,7 +195,7 @@ async def test_a_recovered_job_is_attached_to_by_the_next_submission_of_its_id_o
     master = second.job_masters[jg.job_id]
     assert await second.submit_job(jg) == jg.job_id  # the re-run main attaches: still the recovered JobMaster
     assert second.job_masters[jg.job_id] is master and len(second.job_masters) == 1
-    with pytest.raises(DuplicateJobSubmissionError, match="still running"):
+    with pytest.raises(DuplicateJobSubmissionError, match="is still running"):
         await second.submit_job(jg)  # a second submission is a duplicate again
     await second.stop()
 

@@ -57,8 +57,8 @@ class DuplicateJobSubmissionError(JobSubmissionError):
 
     def __init__(self, job_id: str, globally_terminated: bool) -> None:
         what = ("already reached a globally terminal state (the JobResultStore has its result); it is not run again"
-                if globally_terminated else "already submitted and still running")
-        super().__init__(f"Job {job_id} was {what}")
+                if globally_terminated else "was already submitted and is still running")
+        super().__init__(f"Job {job_id} {what}")
         self.job_id = job_id
         self.globally_terminated = globally_terminated
 
