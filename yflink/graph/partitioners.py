@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Optional
 
-from yflink.state.key_groups import assign_to_key_group
+from yflink.state.key_groups import assign_to_key_group, fast_key_selector, speedups
 
 Routed = list[tuple[int, list[Any], Optional[list[int]]]]
 
@@ -119,11 +119,12 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         max_parallelism: the number of key groups of the consuming operator.
     """
 
-    _CACHE_LIMIT = 1 << 16  # keys remembered per producer; a dict hit is cheaper than hash + murmur
+    _CACHE_LIMIT = 1 << 16  # str keys remembered per producer (pure-Python routing): a dict hit is cheaper
 
     def __init__(self, key_selector: Callable[[Any], Any], max_parallelism: int) -> None:
         super().__init__()
         self.key_selector = key_selector
+        self._select = fast_key_selector(key_selector)  # the same function, maybe as an itemgetter
         self.max_parallelism = max_parallelism
         self._cache: dict[Any, int] = {}
 
@@ -135,47 +136,67 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         self._cache = {}
 
     def channel_for_key(self, key: Any) -> int:
-        channel = self._cache.get(key)
-        if channel is None:
-            channel = assign_to_key_group(key, self.max_parallelism) * self.num_channels // self.max_parallelism
-            if len(self._cache) < self._CACHE_LIMIT:
-                self._cache[key] = channel
+        """The consumer subtask of ``key``. Only ``str`` keys are cached: keys of other types can be equal
+        without hashing alike (``0``, ``False`` and ``0.0``), and a cache hit must not depend on arrival order."""
+        if type(key) is str:
+            channel = self._cache.get(key)
+            if channel is not None:
+                return channel
+        else:
+            hash(key)  # keyed state needs hashable keys: TypeError otherwise
+        channel = assign_to_key_group(key, self.max_parallelism) * self.num_channels // self.max_parallelism
+        if type(key) is str and len(self._cache) < self._CACHE_LIMIT:
+            self._cache[key] = channel
         return channel
 
     def route(self, values: list[Any], timestamps: Optional[list[int]]) -> Routed:
         n = self.num_channels
         if n == 1:
             return [(0, values, timestamps)]
-        select = self.key_selector
+        select = self._select
+        if speedups is not None and type(values) is list and (timestamps is None or type(timestamps) is list):
+            try:  # the same routing in C: yflink/_speedups.c
+                routed, routed_ts = speedups.route_key_groups(values, select, n, self.max_parallelism, timestamps)
+            except TypeError:
+                self._explain_unhashable(values)
+                raise
+            if routed_ts is None:
+                return [(c, b, None) for c, b in enumerate(routed) if b]
+            return [(c, b, routed_ts[c]) for c, b in enumerate(routed) if b]
+        # Without the compiled helper: the same rule in Python, str keys' channels cached.
         lookup = self._cache.get
         channel_for_key = self.channel_for_key
         buckets: list[list[Any]] = [[] for _ in range(n)]
         appends = [b.append for b in buckets]
         try:
-            if timestamps is None:  # the hot path: one pass, no per-record tuple
+            if timestamps is None:  # one pass, no per-record tuple
                 for value in values:
                     key = select(value)
-                    channel = lookup(key)
+                    channel = lookup(key) if type(key) is str else None
                     appends[channel if channel is not None else channel_for_key(key)](value)
                 return [(c, b, None) for c, b in enumerate(buckets) if b]
             ts_buckets: list[list[int]] = [[] for _ in range(n)]
             for value, ts in zip(values, timestamps):
                 key = select(value)
-                channel = lookup(key)
+                channel = lookup(key) if type(key) is str else None
                 if channel is None:
                     channel = channel_for_key(key)
                 buckets[channel].append(value)
                 ts_buckets[channel].append(ts)
             return [(c, b, ts_buckets[c]) for c, b in enumerate(buckets) if b]
         except TypeError:
-            for value in values:
-                key = select(value)
-                try:
-                    hash(key)
-                except TypeError:
-                    raise TypeError(
-                        f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
+            self._explain_unhashable(values)
             raise
+
+    def _explain_unhashable(self, values: list[Any]) -> None:
+        """Raise a TypeError naming the first record whose key is not hashable, if there is one."""
+        for value in values:
+            key = self._select(value)
+            try:
+                hash(key)
+            except TypeError:
+                raise TypeError(
+                    f"key {key!r} of record {value!r} is not hashable; key_by needs a hashable key") from None
 
 
 class CustomPartitionerWrapper(StreamPartitioner):

@@ -10,10 +10,16 @@ same key (``hash()`` of a ``str`` differs between processes), and Flink's murmur
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import operator
+import os
 import pickle
 import struct
+import types
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Optional
 
 _MASK32 = 0xFFFFFFFF
 
@@ -44,6 +50,43 @@ def stable_hash(key: Any) -> int:
     if key is None:
         return 0
     return zlib.crc32(pickle.dumps(key, protocol=5))
+
+
+_stable_hash_py = stable_hash
+#: The compiled routing (yflink/_speedups.c) when the extension was built at install time, else None.
+speedups: Optional[types.ModuleType]
+try:
+    speedups = importlib.import_module("yflink._speedups")
+except ImportError:  # built without a C compiler: the pure-Python code above
+    speedups = None
+if speedups is not None and not os.environ.get("YFLINK_NO_SPEEDUPS"):
+    speedups.set_fallback(_stable_hash_py)
+    stable_hash = speedups.stable_hash  # the same function in C (tests/unit/test_speedups.py)
+else:
+    speedups = None
+
+_ITEM_TEMPLATE = (lambda record: record[0]).__code__
+_ITEM_CONST = _ITEM_TEMPLATE.co_consts.index(0)
+_NESTED = inspect.CO_NESTED  # a lambda defined inside a function; nothing else may differ
+
+
+def fast_key_selector(key_selector: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``operator.itemgetter(k)`` for a key selector that is exactly ``lambda r: r[k]`` (a constant ``int`` or
+    ``str`` index, nothing else in its code: the usual ``key_by(lambda t: t[0])``), else ``key_selector`` itself.
+
+    ``itemgetter(k)(r)`` is ``r[k]``, with the same result and the same errors, without a Python frame per record.
+    """
+    if type(key_selector) is not types.FunctionType:
+        return key_selector
+    code = key_selector.__code__
+    if (code.co_code != _ITEM_TEMPLATE.co_code or code.co_flags & ~_NESTED != _ITEM_TEMPLATE.co_flags & ~_NESTED
+            or code.co_argcount != 1 or code.co_kwonlyargcount or code.co_posonlyargcount
+            or len(code.co_consts) != len(_ITEM_TEMPLATE.co_consts) or key_selector.__closure__):
+        return key_selector
+    index = code.co_consts[_ITEM_CONST]
+    if type(index) not in (int, str):
+        return key_selector
+    return operator.itemgetter(index)
 
 
 def murmur_hash(code: int) -> int:

@@ -31,6 +31,7 @@ from typing import Any, Optional
 from yflink.datastream.output_tag import OutputTag
 from yflink.datastream.time_domain import TimeDomain
 from yflink.datastream.timerservice import TimerService
+from yflink.state.key_groups import fast_key_selector
 from yflink.streaming.operators.simple import UdfOperator
 from yflink.streaming.operators.timers import (
     MAX_WATERMARK,
@@ -185,7 +186,8 @@ class AbstractProcessOperator(UdfOperator):
     def open(self) -> None:
         super().open()
         self.processing_time = clock_of(self)
-        self._key_fns = [as_callable(k, "get_key") if k is not None else None for k in self.key_selectors]
+        self._user_key_fns = [as_callable(k, "get_key") if k is not None else None for k in self.key_selectors]
+        self._key_fns = [fast_key_selector(k) if k is not None else None for k in self._user_key_fns]
         self._fns = [as_callable(self.function, m) for m in self.methods]
         self.timers: Optional[InternalTimerService] = None
         self.timer_service: TimerService
@@ -217,9 +219,9 @@ class AbstractProcessOperator(UdfOperator):
         if key_fn is None:
             return None
         try:
-            return [key_fn(v) for v in values]
+            return list(map(key_fn, values))
         except Exception as exc:
-            raise user_error(self.name, key_fn, exc) from exc
+            raise user_error(self.name, self._user_key_fns[input_index], exc) from exc
 
     def _process(self, input_index: int, values: list[Any], timestamps: Optional[list[int]]) -> None:
         if self.batch_mode and (self._key_fns[input_index] is not None or self._defers_in_batch(input_index)):

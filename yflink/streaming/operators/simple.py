@@ -21,6 +21,7 @@ from typing import Any, Optional
 from yflink.common.typeinfo import TypeInformation, python_string
 from yflink.datastream.functions import SinkFunction
 from yflink.state.backends import create_keyed_state_backend
+from yflink.state.key_groups import fast_key_selector
 from yflink.streaming.operators.base import StreamOperator
 from yflink.streaming.operators.state_handling import ensure_initialized
 from yflink.streaming.operators.udf import (
@@ -60,7 +61,9 @@ class UdfOperator(StreamOperator):
         if self.is_keyed and self.keyed_backend is None:
             self.keyed_backend = create_keyed_state_backend(self.task_info)
         ensure_initialized(self)  # CheckpointedFunction.initialize_state runs before open, as in Flink
-        self._key_fn: Any = as_callable(self.key_selector, "get_key") if self.key_selector is not None else None
+        user_key_fn = as_callable(self.key_selector, "get_key") if self.key_selector is not None else None
+        self._user_key_fn = user_key_fn  # errors name the user's function, not its itemgetter
+        self._key_fn: Any = fast_key_selector(user_key_fn) if user_key_fn is not None else None
         self.runtime_context = StreamingRuntimeContext(self.task_info, self.keyed_backend)
         open_function(self.function, self.runtime_context, self.name)
         self._fn = as_callable(self.function, self.method)
@@ -72,9 +75,9 @@ class UdfOperator(StreamOperator):
         """The key of every value (keyed input only); wraps the key selector's errors."""
         key_fn = self._key_fn
         try:
-            return [key_fn(v) for v in values]
+            return list(map(key_fn, values))
         except Exception as exc:
-            raise user_error(self.name, key_fn, exc) from exc
+            raise user_error(self.name, self._user_key_fn, exc) from exc
 
     def _error(self, exc: BaseException) -> Exception:
         return user_error(self.name, self._fn or self.function, exc)

@@ -1,0 +1,115 @@
+"""The compiled keyed-shuffle routing (yflink/_speedups.c) agrees with the pure-Python code bit for bit.
+
+A key's hash decides which subtask owns it and where its state goes on rescaling: the C and Python versions must
+never disagree, or a job would route a key to a subtask that does not hold its state.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+import random
+from typing import Any
+
+import pytest
+
+from yflink.common.types import Row
+from yflink.graph.partitioners import KeyGroupStreamPartitioner
+from yflink.state import key_groups
+from yflink.state.key_groups import _stable_hash_py, assign_key_to_operator, fast_key_selector
+
+speedups = key_groups.speedups
+needs_speedups = pytest.mark.skipif(speedups is None, reason="yflink._speedups was not built (no C compiler)")
+
+
+class Color(enum.IntEnum):
+    RED = 3
+
+
+class Word(str):
+    pass
+
+
+def sample_keys() -> list[Any]:
+    rng = random.Random(11)
+    keys: list[Any] = ["", "a", "w123", "straße", "日本語", "emoji \U0001f600", "\ud800 lone surrogate",
+                       0, 1, -1, 2**31, -(2**31), 2**63 - 1, 2**64, -(2**70), 12345678901234567890,
+                       True, False, None, b"", b"bytes\x00\xff",
+                       0.0, -0.0, 1.5, -2.25, float("inf"), float("-inf"), 1e300,
+                       ("a", 1), ("a", ("b", 2.5, None)), (), Row(1, "x"), Color.RED, Word("w1"), frozenset({1})]
+    for _ in range(300):
+        keys.append("".join(rng.choice("abcxyz0123é") for _ in range(rng.randrange(0, 12))))
+        keys.append(rng.randrange(-(2**80), 2**80))
+        keys.append((rng.randrange(100), f"k{rng.randrange(50)}"))
+    return keys
+
+
+@needs_speedups
+def test_stable_hash_in_c_equals_the_python_code() -> None:
+    assert speedups is not None
+    for key in [*sample_keys(), bytearray(b"ba"), ["a", 1], {"k": 1}]:  # unhashable keys hash by their bytes
+        assert speedups.stable_hash(key) == _stable_hash_py(key), key
+
+
+@needs_speedups
+@pytest.mark.parametrize("channels, max_parallelism", [(2, 128), (3, 128), (7, 32768), (4, 4)])
+@pytest.mark.parametrize("with_timestamps", [False, True])
+def test_route_in_c_sends_every_record_where_the_python_code_does(channels: int, max_parallelism: int,
+                                                                   with_timestamps: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [(key, i) for i, key in enumerate(sample_keys())]
+    timestamps = list(range(1000, 1000 + len(records))) if with_timestamps else None
+    partitioner = KeyGroupStreamPartitioner(lambda r: r[0], max_parallelism)
+    partitioner.setup(channels)
+    compiled = partitioner.route(records, timestamps)
+    monkeypatch.setattr("yflink.graph.partitioners.speedups", None)
+    python = partitioner.route(records, timestamps)
+    assert compiled == python
+    for channel, values, ts in compiled:  # and both agree with Flink's rule, record by record
+        for value in values:
+            assert assign_key_to_operator(value[0], max_parallelism, channels) == channel
+        if with_timestamps:
+            assert ts == [1000 + v[1] for v in values]
+
+
+def test_route_names_the_record_whose_key_is_not_hashable() -> None:
+    partitioner = KeyGroupStreamPartitioner(lambda r: r[0], 128)
+    partitioner.setup(2)
+    with pytest.raises(TypeError, match=r"key \['x'\] of record \(\['x'\], 2\) is not hashable"):
+        partitioner.route([("ok", 1), (["x"], 2)], None)
+    with pytest.raises(TypeError, match="is not hashable"):
+        partitioner.route([(("t", ["nested"]), 1)], None)
+
+
+def test_route_passes_the_key_selectors_own_error_on() -> None:
+    def explode(record: Any) -> Any:
+        raise KeyError("no field")
+
+    partitioner = KeyGroupStreamPartitioner(explode, 128)
+    partitioner.setup(2)
+    with pytest.raises(KeyError, match="no field"):
+        partitioner.route([("a", 1)], None)
+
+
+def test_fast_key_selector_turns_only_plain_subscript_lambdas_into_itemgetters() -> None:
+    assert isinstance(fast_key_selector(lambda r: r[0]), operator.itemgetter)
+    getter = fast_key_selector(lambda r: r["name"])
+    assert isinstance(getter, operator.itemgetter) and getter({"name": "n"}) == "n"
+    assert fast_key_selector(lambda r: r[-1])((1, 2, 3)) == 3
+
+    def field_one(record: Any) -> Any:
+        return record[1]
+
+    assert isinstance(fast_key_selector(field_one), operator.itemgetter)
+    index = 0
+    not_plain = [lambda r: r[0] + 1, lambda r: r[index], lambda r: r[0][1], lambda r: r.name,
+                 lambda r, other=1: r[0], lambda r: (r[0],), lambda r: r[0:1], lambda r: r[None]]
+    for fn in not_plain:
+        assert fast_key_selector(fn) is fn
+    bound = Word("x").upper
+    assert fast_key_selector(bound) is bound
+    # the same errors as the lambda: IndexError, TypeError
+    with pytest.raises(IndexError):
+        fast_key_selector(lambda r: r[5])((1,))
+    with pytest.raises(TypeError):
+        fast_key_selector(lambda r: r[0])(None)
