@@ -9,9 +9,11 @@ chroot and HDFS directory; ``high-availability.cluster-id`` is left to default t
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +87,23 @@ def kill_application_master(app_id: str) -> None:
     master.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
 
 
+def leader_info(zk: object, app_id: str) -> dict[str, str] | None:
+    """The published leader of the application's HA cluster (its REST address and session id), or None."""
+    try:
+        data = zk.get(f"/flink/{app_id}/leader/connection_info")[0]  # type: ignore[attr-defined]
+        return json.loads(data) if data else None  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - no leader right now (NoNodeError)
+        return None
+
+
+def job_state(rest_address: str, job_id: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://{rest_address}/jobs/{job_id}", timeout=5) as resp:
+            return str(json.loads(resp.read())["state"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def check_ha_data_removed(app_id: str, zk: object, hdfs_dir: str, env: dict[str, str]) -> None:
     """The application's end removed its znodes, job graph blobs and job results."""
     assert not zk.exists(f"/flink/{app_id}"), zk.get_children(f"/flink/{app_id}")  # type: ignore[attr-defined]
@@ -112,8 +131,17 @@ def test_a_lost_application_master_recovers_the_job_through_the_ha_services(
                  180, "a completed checkpoint in the HA store", interval_s=0.2)
         blobs = hdfs_files(f"{hdfs_dir}/ha/{app_id}", yarn_env)
         assert len(blobs) == 1 and f"submittedJobGraph-{job_id}-" in blobs[0], blobs
+        first_leader = json.loads(zk.get(f"/flink/{app_id}/leader/connection_info")[0])  # type: ignore[attr-defined]
+        committed_before = len(committed_numbers(output))
         killed_at = time.monotonic()
         kill_application_master(app_id)
+        second = wait_for(lambda: (lambda i: i if i and i["session_id"] != first_leader["session_id"] else None)(
+            leader_info(zk, app_id)), 120, "attempt 2's JobManager to lead")
+        wait_for(lambda: job_state(second["rest_address"], job_id) in ("RUNNING", "FINISHED"), 60,
+                 "the job RUNNING under attempt 2")
+        running_s = time.monotonic() - killed_at
+        wait_for(lambda: len(committed_numbers(output)) > committed_before, 120, "new committed output")
+        output_s = time.monotonic() - killed_at
         out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
         ended_s = time.monotonic() - killed_at
     finally:
@@ -133,7 +161,8 @@ def test_a_lost_application_master_recovers_the_job_through_the_ha_services(
     assert "the job restarts from" not in logs  # not the checkpoint-directory scan of applications without HA
     assert logs.count(f"Submitted job slow numbers ({job_id})") == 1  # submitted once, by attempt 1
     check_ha_data_removed(app_id, zk, hdfs_dir, yarn_env)
-    print(f"application master killed: the application ended {ended_s:.1f} s later "
+    print(f"application master killed: job RUNNING under attempt 2 after {running_s:.1f} s, first new committed "
+          f"output after {output_s:.1f} s, application ended after {ended_s:.1f} s "
           f"(session timeout {SESSION_TIMEOUT_S} s)")
 
 
