@@ -1,4 +1,4 @@
-/* yflink._speedups: the keyed shuffle's per-record routing in C.
+/* yflink._speedups: the keyed shuffle's per-record routing and the network's batch codec in C.
  *
  * Optional: yflink/graph/partitioners.py and yflink/state/key_groups.py fall back to their pure-Python code when
  * this extension was not built (no C compiler at install time). Both must agree bit for bit: the hash decides which
@@ -213,11 +213,351 @@ error:
     return NULL;
 }
 
+
+/* ---- batch codec -------------------------------------------------------------------------------------------
+ * encode_batch(values, timestamps) -> bytes | None
+ *     A DATA frame's payload for a batch whose values are built from exact str, int (64-bit), float, bool, None,
+ *     bytes and tuples of those (depth <= 16), and whose timestamps are None or a list of 64-bit ints; None for
+ *     anything else (the caller falls back to marshal or pickle).
+ * decode_batch(payload) -> (values, timestamps)
+ *     The inverse; ValueError for a malformed payload.
+ * Layout (little-endian): magic 'Y' version 1, u32 count, u8 has_timestamps, [count x i64], count values. A value:
+ *     'a' u8 len ASCII bytes | 's' u32 len ASCII bytes | 'u' u32 len UTF-8 bytes | 'j' i32 | 'i' i64 | 'f' f64
+ *     | 'N' | 'T' | 'F' | 'b' u32 len bytes | '(' u32 n values.
+ */
+#define CODEC_VERSION 1
+#define MAX_DEPTH 16
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} wbuf;
+
+static int wb_reserve(wbuf *w, Py_ssize_t extra) {
+    if (w->len + extra <= w->cap) return 0;
+    Py_ssize_t cap = w->cap ? w->cap : 256;
+    while (cap < w->len + extra) cap *= 2;
+    char *nb = PyMem_Realloc(w->buf, cap);
+    if (nb == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->buf = nb;
+    w->cap = cap;
+    return 0;
+}
+
+static inline void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void put_i64(char *p, int64_t v) { memcpy(p, &v, 8); }
+
+/* 0 ok, 1 unsupported (no exception), -1 error */
+static int enc_value(wbuf *w, PyObject *v, int depth) {
+    if (PyUnicode_CheckExact(v)) {
+        const char *data;
+        Py_ssize_t n;
+        char tag;
+        if (PyUnicode_IS_COMPACT_ASCII(v)) {
+            data = (const char *)PyUnicode_DATA(v);
+            n = PyUnicode_GET_LENGTH(v);
+            tag = 's';
+        } else {
+            data = PyUnicode_AsUTF8AndSize(v, &n);
+            if (data == NULL) {
+                PyErr_Clear();
+                return 1;
+            }
+            tag = 'u';
+        }
+        if (n > 0x7FFFFFFF) return 1;
+        if (tag == 's' && n < 256) { /* the common short key */
+            if (wb_reserve(w, 2 + n) < 0) return -1;
+            w->buf[w->len] = 'a';
+            w->buf[w->len + 1] = (char)n;
+            memcpy(w->buf + w->len + 2, data, n);
+            w->len += 2 + n;
+            return 0;
+        }
+        if (wb_reserve(w, 5 + n) < 0) return -1;
+        w->buf[w->len] = tag;
+        put_u32(w->buf + w->len + 1, (uint32_t)n);
+        memcpy(w->buf + w->len + 5, data, n);
+        w->len += 5 + n;
+        return 0;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow) return 1;
+        if (x == -1 && PyErr_Occurred()) return -1;
+        if (x >= INT32_MIN && x <= INT32_MAX) {
+            if (wb_reserve(w, 5) < 0) return -1;
+            w->buf[w->len] = 'j';
+            int32_t y = (int32_t)x;
+            memcpy(w->buf + w->len + 1, &y, 4);
+            w->len += 5;
+            return 0;
+        }
+        if (wb_reserve(w, 9) < 0) return -1;
+        w->buf[w->len] = 'i';
+        put_i64(w->buf + w->len + 1, (int64_t)x);
+        w->len += 9;
+        return 0;
+    }
+    if (PyTuple_CheckExact(v)) {
+        if (depth >= MAX_DEPTH) return 1;
+        Py_ssize_t n = PyTuple_GET_SIZE(v);
+        if (wb_reserve(w, 5) < 0) return -1;
+        w->buf[w->len] = '(';
+        put_u32(w->buf + w->len + 1, (uint32_t)n);
+        w->len += 5;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int rc = enc_value(w, PyTuple_GET_ITEM(v, i), depth + 1);
+            if (rc != 0) return rc;
+        }
+        return 0;
+    }
+    if (PyFloat_CheckExact(v)) {
+        double d = PyFloat_AS_DOUBLE(v);
+        if (wb_reserve(w, 9) < 0) return -1;
+        w->buf[w->len] = 'f';
+        memcpy(w->buf + w->len + 1, &d, 8);
+        w->len += 9;
+        return 0;
+    }
+    if (v == Py_None || v == Py_True || v == Py_False) {
+        if (wb_reserve(w, 1) < 0) return -1;
+        w->buf[w->len++] = v == Py_None ? 'N' : (v == Py_True ? 'T' : 'F');
+        return 0;
+    }
+    if (PyBytes_CheckExact(v)) {
+        Py_ssize_t n = PyBytes_GET_SIZE(v);
+        if (n > 0x7FFFFFFF) return 1;
+        if (wb_reserve(w, 5 + n) < 0) return -1;
+        w->buf[w->len] = 'b';
+        put_u32(w->buf + w->len + 1, (uint32_t)n);
+        memcpy(w->buf + w->len + 5, PyBytes_AS_STRING(v), n);
+        w->len += 5 + n;
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *py_encode_batch(PyObject *self, PyObject *args) {
+    PyObject *values, *timestamps;
+    if (!PyArg_ParseTuple(args, "OO:encode_batch", &values, &timestamps)) return NULL;
+    if (!PyList_CheckExact(values) || (timestamps != Py_None && !PyList_CheckExact(timestamps))) Py_RETURN_NONE;
+    Py_ssize_t count = PyList_GET_SIZE(values);
+    if (count > 0x7FFFFFFF || (timestamps != Py_None && PyList_GET_SIZE(timestamps) != count)) Py_RETURN_NONE;
+    wbuf w = {NULL, 0, 0};
+    if (wb_reserve(&w, 7 + count * 24) < 0) return NULL;
+    w.buf[0] = 'Y';
+    w.buf[1] = CODEC_VERSION;
+    put_u32(w.buf + 2, (uint32_t)count);
+    w.buf[6] = timestamps != Py_None;
+    w.len = 7;
+    int rc = 0;
+    if (timestamps != Py_None) {
+        if (wb_reserve(&w, count * 8) < 0) goto error;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *t = PyList_GET_ITEM(timestamps, i);
+            if (!PyLong_CheckExact(t)) {
+                rc = 1;
+                break;
+            }
+            int overflow;
+            long long x = PyLong_AsLongLongAndOverflow(t, &overflow);
+            if (overflow) {
+                rc = 1;
+                break;
+            }
+            if (x == -1 && PyErr_Occurred()) goto error;
+            put_i64(w.buf + w.len, (int64_t)x);
+            w.len += 8;
+        }
+    }
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(values); i++) {
+        rc = enc_value(&w, PyList_GET_ITEM(values, i), 0);
+        if (rc < 0) goto error;
+    }
+    if (rc == 0 && PyList_GET_SIZE(values) != count) rc = 1; /* changed while encoding */
+    if (rc == 1) {
+        PyMem_Free(w.buf);
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(w.buf, w.len);
+    PyMem_Free(w.buf);
+    return out;
+error:
+    PyMem_Free(w.buf);
+    return NULL;
+}
+
+typedef struct {
+    const unsigned char *p, *end;
+} rbuf;
+
+static PyObject *malformed(void) {
+    PyErr_SetString(PyExc_ValueError, "decode_batch: malformed payload");
+    return NULL;
+}
+
+static inline int rb_need(rbuf *r, Py_ssize_t n) { return n >= 0 && r->end - r->p >= n; }
+
+static inline uint32_t get_u32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline int64_t get_i64(const unsigned char *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static PyObject *dec_value(rbuf *r, int depth) {
+    if (!rb_need(r, 1)) return malformed();
+    unsigned char tag = *r->p++;
+    switch (tag) {
+    case 'a': {
+        if (!rb_need(r, 1)) return malformed();
+        Py_ssize_t n = *r->p++;
+        if (!rb_need(r, n)) return malformed();
+        const unsigned char *data = r->p;
+        r->p += n;
+        unsigned char high = 0;
+        for (Py_ssize_t i = 0; i < n; i++) high |= data[i];
+        if (high > 127) return malformed();
+        PyObject *s = PyUnicode_New(n, 127);
+        if (s == NULL) return NULL;
+        memcpy(PyUnicode_DATA(s), data, n);
+        return s;
+    }
+    case 'j': {
+        if (!rb_need(r, 4)) return malformed();
+        int32_t x;
+        memcpy(&x, r->p, 4);
+        r->p += 4;
+        return PyLong_FromLong(x);
+    }
+    case 's':
+    case 'u':
+    case 'b': {
+        if (!rb_need(r, 4)) return malformed();
+        Py_ssize_t n = get_u32(r->p);
+        r->p += 4;
+        if (!rb_need(r, n)) return malformed();
+        const char *data = (const char *)r->p;
+        r->p += n;
+        if (tag == 'b') return PyBytes_FromStringAndSize(data, n);
+        if (tag == 'u') return PyUnicode_DecodeUTF8(data, n, NULL);
+        PyObject *s = PyUnicode_New(n, 127);
+        if (s == NULL) return NULL;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if ((unsigned char)data[i] > 127) {
+                Py_DECREF(s);
+                return malformed();
+            }
+        memcpy(PyUnicode_DATA(s), data, n);
+        return s;
+    }
+    case 'i': {
+        if (!rb_need(r, 8)) return malformed();
+        int64_t x = get_i64(r->p);
+        r->p += 8;
+        return PyLong_FromLongLong(x);
+    }
+    case 'f': {
+        if (!rb_need(r, 8)) return malformed();
+        double d;
+        memcpy(&d, r->p, 8);
+        r->p += 8;
+        return PyFloat_FromDouble(d);
+    }
+    case 'N':
+        Py_RETURN_NONE;
+    case 'T':
+        Py_RETURN_TRUE;
+    case 'F':
+        Py_RETURN_FALSE;
+    case '(': {
+        if (depth >= MAX_DEPTH || !rb_need(r, 4)) return malformed();
+        Py_ssize_t n = get_u32(r->p);
+        r->p += 4;
+        if (!rb_need(r, n)) return malformed(); /* every item takes at least one byte */
+        PyObject *t = PyTuple_New(n);
+        if (t == NULL) return NULL;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = dec_value(r, depth + 1);
+            if (item == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, i, item);
+        }
+        return t;
+    }
+    default:
+        return malformed();
+    }
+}
+
+static PyObject *py_decode_batch(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    rbuf r = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
+    PyObject *values = NULL, *timestamps = NULL, *result = NULL;
+    if (!rb_need(&r, 7) || r.p[0] != 'Y' || r.p[1] != CODEC_VERSION) {
+        malformed();
+        goto done;
+    }
+    Py_ssize_t count = get_u32(r.p + 2);
+    int has_ts = r.p[6];
+    r.p += 7;
+    if (!rb_need(&r, count * (has_ts ? 9 : 1))) {
+        malformed();
+        goto done;
+    }
+    if (has_ts) {
+        timestamps = PyList_New(count);
+        if (timestamps == NULL) goto done;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *t = PyLong_FromLongLong(get_i64(r.p));
+            if (t == NULL) goto done;
+            PyList_SET_ITEM(timestamps, i, t);
+            r.p += 8;
+        }
+    } else {
+        timestamps = Py_None;
+        Py_INCREF(Py_None);
+    }
+    values = PyList_New(count);
+    if (values == NULL) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *v = dec_value(&r, 0);
+        if (v == NULL) goto done;
+        PyList_SET_ITEM(values, i, v);
+    }
+    if (r.p != r.end) {
+        malformed();
+        goto done;
+    }
+    result = PyTuple_Pack(2, values, timestamps);
+done:
+    Py_XDECREF(values);
+    Py_XDECREF(timestamps);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"stable_hash", py_stable_hash, METH_O, "stable_hash(key) -> int: yflink.state.key_groups.stable_hash in C."},
     {"set_fallback", py_set_fallback, METH_O, "set_fallback(fn): the stable_hash used for other key types."},
     {"route_key_groups", py_route_key_groups, METH_VARARGS,
      "route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None) -> (buckets, ts_buckets)"},
+    {"encode_batch", py_encode_batch, METH_VARARGS,
+     "encode_batch(values, timestamps) -> bytes | None: a batch of built-in values, or None if unsupported."},
+    {"decode_batch", py_decode_batch, METH_O, "decode_batch(payload) -> (values, timestamps)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -6,6 +6,8 @@ Semantics: Flink "Network Stack" (pipelined subpartitions, bounded buffers as ba
 import asyncio
 import collections
 
+import pytest
+
 from yflink.graph.partitioners import KeyGroupStreamPartitioner, RebalancePartitioner
 from yflink.runtime.deployment import InputChannelDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
@@ -111,12 +113,25 @@ def test_batches_of_builtins_use_marshal_and_others_fall_back_to_pickle() -> Non
 
     from yflink.runtime.network.transport import FRAME_DATA, FRAME_DATA_MARSHAL, _EncodeHints, encode_batch
 
-    hints = _EncodeHints()
+    hints = _EncodeHints()  # a consumer that did not ask for the compact codec
     frame = encode_batch([("a", 1), ("b", 2)], [5, 6], hints)
     assert frame[4] == FRAME_DATA_MARSHAL and marshal.loads(frame[5:]) == ([("a", 1), ("b", 2)], [5, 6])
     frame = encode_batch([Point(1, 2)], None, hints)  # a tuple subclass must keep its type: pickle
     assert frame[4] == FRAME_DATA and type(pickle.loads(frame[5:])[0][0]) is Point
     assert not hints.use_marshal
+
+
+def test_consumers_that_ask_for_it_get_the_compact_codec_until_a_batch_needs_more() -> None:
+    from yflink.runtime.network.transport import FRAME_DATA_COMPACT, FRAME_DATA_MARSHAL, _EncodeHints, encode_batch
+    from yflink.state.key_groups import speedups
+
+    if speedups is None:
+        pytest.skip("yflink._speedups was not built")
+    hints = _EncodeHints(compact=True)
+    frame = encode_batch([("a", 1), ("b", 2)], [5, 6], hints)
+    assert frame[4] == FRAME_DATA_COMPACT and speedups.decode_batch(frame[5:]) == ([("a", 1), ("b", 2)], [5, 6])
+    frame = encode_batch([["a list"]], None, hints)
+    assert frame[4] == FRAME_DATA_MARSHAL and not hints.use_compact
 
 
 def test_blocked_channel_holds_its_data_until_unblocked() -> None:

@@ -113,3 +113,58 @@ def test_fast_key_selector_turns_only_plain_subscript_lambdas_into_itemgetters()
         fast_key_selector(lambda r: r[5])((1,))
     with pytest.raises(TypeError):
         fast_key_selector(lambda r: r[0])(None)
+
+
+def deeply_nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+def codec_batches() -> list[tuple[list[Any], Any]]:
+    rng = random.Random(5)
+    words = [("w%d" % rng.randrange(5000), rng.randrange(1, 9)) for _ in range(2000)]
+    mixed: list[Any] = ["", "x" * 300, "ü" * 3, "日本", 0, -1, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 1.5, -0.0,
+                        float("inf"), None, True, False, b"", b"\x00\xff" * 200, (), ("a", (1, (2.5, None)), b"b"),
+                        (True, False, "€")]
+    return [(words, None), (words, list(range(len(words)))), (mixed, None), (mixed, [-(2**63)] * len(mixed)),
+            ([], None), ([], [])]
+
+
+@needs_speedups
+def test_compact_codec_round_trips_values_and_their_exact_types() -> None:
+    assert speedups is not None
+    for values, timestamps in codec_batches():
+        payload = speedups.encode_batch(values, timestamps)
+        assert payload is not None
+        got_values, got_timestamps = speedups.decode_batch(payload)
+        assert got_values == values and got_timestamps == timestamps
+        assert [repr(v) for v in got_values] == [repr(v) for v in values]  # -0.0, True vs 1, bytes vs str
+
+
+@needs_speedups
+@pytest.mark.parametrize("values, timestamps", [
+    ([[1, 2]], None), ([{"k": 1}], None), ([2**64], None), ([Row(1, 2)], None), ([Word("w")], None),
+    ([Color.RED], None), (["\ud800"], None), ([("a", [1])], None), ([1], [1.5]), ([1], [2**64]), ([1, 2], [1]),
+    ([deeply_nested(17)], None)])
+def test_compact_codec_declines_what_it_cannot_keep_exactly(values: list[Any], timestamps: Any) -> None:
+    assert speedups is not None
+    assert speedups.encode_batch(values, timestamps) is None
+
+
+@needs_speedups
+def test_compact_codec_rejects_malformed_payloads() -> None:
+    assert speedups is not None
+    good = speedups.encode_batch([("abc", 1), "é", (2.5, None)], [1, 2, 3])
+    assert good is not None
+    for bad in (b"", b"X" + good[1:], good[:-1], good + b"\x00", good[:7], good[:2] + b"\xff\xff\xff\x7f" + good[6:]):
+        with pytest.raises(ValueError, match="malformed payload"):
+            speedups.decode_batch(bad)
+    for cut in range(len(good)):  # every truncation fails cleanly
+        with pytest.raises(ValueError):
+            speedups.decode_batch(good[:cut])
+    non_ascii = speedups.encode_batch(["abc"], None)
+    assert non_ascii is not None
+    with pytest.raises(ValueError, match="malformed payload"):
+        speedups.decode_batch(non_ascii.replace(b"abc", b"a\xffc"))

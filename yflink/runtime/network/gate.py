@@ -13,7 +13,7 @@ import asyncio
 import marshal
 import pickle
 from collections import deque
-from typing import Optional
+from typing import Any, Optional
 
 from yflink.runtime.deployment import InputChannelDescriptor
 from yflink.runtime.network import DATA, ERROR, EVENT
@@ -22,6 +22,7 @@ from yflink.runtime.network.partition import Item, Subpartition
 from yflink.runtime.network.transport import (
     FRAME_CREDIT,
     FRAME_DATA,
+    FRAME_DATA_COMPACT,
     FRAME_DATA_MARSHAL,
     FRAME_ERROR,
     FRAME_EVENT,
@@ -31,6 +32,7 @@ from yflink.runtime.network.transport import (
     encode_frame,
     read_frame,
 )
+from yflink.state.key_groups import speedups
 
 PARTITION_REQUEST_TIMEOUT_S = 60.0  # how long a consumer waits for its producer's partition to appear
 _BACKOFF_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -192,7 +194,8 @@ class RemoteInputChannel(InputChannel):
             try:
                 reader, writer = await asyncio.open_connection(host, int(port))
                 writer.write(encode_frame(FRAME_REQUEST, pickle.dumps(
-                    (self.desc.partition_id, self.desc.subpartition_index, self.initial_credit))))
+                    (self.desc.partition_id, self.desc.subpartition_index, self.initial_credit,
+                     speedups is not None))))
                 kind, _ = await read_frame(reader)
                 if kind == FRAME_OK:
                     break
@@ -213,10 +216,14 @@ class RemoteInputChannel(InputChannel):
         index = self.index
         loads = pickle.loads
         marshal_loads = marshal.loads
+        decode_compact: Any = speedups.decode_batch if speedups is not None else None  # asked for only with it
         try:
             while True:
                 kind, payload = await read_frame(reader)
-                if kind == FRAME_DATA_MARSHAL:
+                if kind == FRAME_DATA_COMPACT:
+                    values, timestamps = decode_compact(payload)
+                    items.append((DATA, values, timestamps))
+                elif kind == FRAME_DATA_MARSHAL:
                     values, timestamps = marshal_loads(payload)
                     items.append((DATA, values, timestamps))
                 elif kind == FRAME_DATA:

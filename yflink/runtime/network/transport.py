@@ -19,6 +19,7 @@ import cloudpickle
 from yflink.runtime.network import DATA, ERROR, EVENT
 from yflink.runtime.network.events import END_OF_PARTITION, UpstreamError
 from yflink.runtime.network.partition import ResultPartition
+from yflink.state.key_groups import speedups
 
 FRAME_REQUEST = 1
 FRAME_OK = 2
@@ -28,6 +29,7 @@ FRAME_DATA = 5
 FRAME_EVENT = 6
 FRAME_ERROR = 7
 FRAME_DATA_MARSHAL = 8  # a batch of only built-in values (str, int, float, tuple, list, dict, ...), marshal-encoded
+FRAME_DATA_COMPACT = 9  # a batch of str/int/float/bool/None/bytes and tuples of them, yflink/_speedups.c's codec
 
 _HEADER = struct.Struct("!IB")
 NOT_FOUND_WAIT_S = 2.0  # the server waits this long for a partition before answering NOT_FOUND
@@ -40,18 +42,27 @@ def encode_frame(kind: int, payload: bytes) -> bytes:
 
 
 class _EncodeHints:
-    """Per connection: whether marshal still works for its batches (it stops trying after a failure)."""
+    """Per connection: which encodings still work for its batches (each stops being tried after a failure), and
+    whether the consumer reads the compact codec (it says so in its partition request)."""
 
-    __slots__ = ("use_marshal", "use_cloudpickle")
+    __slots__ = ("use_compact", "use_marshal", "use_cloudpickle")
 
-    def __init__(self) -> None:
+    def __init__(self, compact: bool = False) -> None:
+        self.use_compact = compact and speedups is not None
         self.use_marshal = True
         self.use_cloudpickle = False
 
 
 def encode_batch(values: list[Any], timestamps: Optional[list[int]], hints: _EncodeHints) -> bytes:
-    """A DATA frame for a batch: marshal when every value is a built-in type (about twice as fast as pickle for
-    tuples of str/int), else pickle protocol 5 (any picklable object)."""
+    """A DATA frame for a batch: the compact C codec for tuples of str/int/float/bool/None/bytes (3-4x faster to
+    write than marshal, the usual keyed-shuffle record), marshal when every value is another built-in type (about
+    twice as fast as pickle for tuples of str/int), else pickle protocol 5 (any picklable object)."""
+    if hints.use_compact:
+        assert speedups is not None
+        payload = speedups.encode_batch(values, timestamps)
+        if payload is not None:
+            return encode_frame(FRAME_DATA_COMPACT, payload)
+        hints.use_compact = False  # a value it does not know (a list, a Row, a big int): marshal from now on
     if hints.use_marshal:
         try:
             return encode_frame(FRAME_DATA_MARSHAL, marshal.dumps((values, timestamps)))
@@ -136,14 +147,16 @@ class DataServer:
             kind, payload = await read_frame(reader)
             if kind != FRAME_REQUEST:
                 return
-            partition_id, sub_index, credit = pickle.loads(payload)
+            request = pickle.loads(payload)  # (partition id, subpartition, credit[, reads the compact codec])
+            partition_id, sub_index, credit = request[:3]
+            compact = len(request) > 3 and bool(request[3])
             partition = await self.registry.wait_for(partition_id, NOT_FOUND_WAIT_S)
             if partition is None:
                 writer.write(encode_frame(FRAME_NOT_FOUND, b""))
                 await writer.drain()
                 return
             writer.write(encode_frame(FRAME_OK, b""))
-            await self._send(partition, sub_index, credit, reader, writer)
+            await self._send(partition, sub_index, credit, reader, writer, compact)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         except Exception as exc:  # noqa: BLE001 - e.g. a record that cannot be serialized: tell the consumer
@@ -157,7 +170,7 @@ class DataServer:
             writer.close()
 
     async def _send(self, partition: ResultPartition, sub_index: int, credit: int,
-                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, compact: bool = False) -> None:
         sub = partition.subpartitions[sub_index]
         available = asyncio.Event()
         credit_event = asyncio.Event()
@@ -178,7 +191,7 @@ class DataServer:
         credit_task = asyncio.get_running_loop().create_task(read_credits())
         sub.listener = available.set
         dumps = pickle.dumps
-        hints = _EncodeHints()
+        hints = _EncodeHints(compact)
         transport = writer.transport
         try:
             while True:
