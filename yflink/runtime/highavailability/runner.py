@@ -24,6 +24,7 @@ __all__ = ["JobManagerLeaderRunner"]
 
 log = logging.getLogger(__name__)
 PORT_RETRY_S = 30.0  # a former leader on this host may still hold the configured ports for a moment
+RECOVERY_RETRY_S = 2.0  # pause before recovering the jobs again after the HA stores failed, s
 
 
 class JobManagerLeaderRunner:
@@ -110,7 +111,17 @@ class JobManagerLeaderRunner:
         except LeadershipLostError as exc:
             await self._step_down(f"leadership lost before it was confirmed: {exc}")
             return
-        recovered = await serving.dispatcher.recover_jobs()
+        while True:  # a JobResultStore or JobGraphStore unreachable for a moment must not end the process
+            try:
+                recovered = await serving.dispatcher.recover_jobs()
+                break
+            except Exception as exc:  # noqa: BLE001 - retried while this process leads
+                if not election.has_leadership(session_id):
+                    await self._step_down(f"leadership lost while recovering jobs: {exc}")
+                    return
+                log.error("Could not recover the jobs of the HA services (%s: %s); retrying in %.0f s",
+                          type(exc).__name__, exc, RECOVERY_RETRY_S)
+                await asyncio.sleep(RECOVERY_RETRY_S)
         self._ready({"rpc_address": serving.rpc_address, "rest_address": serving.rest_address,
                      "high_availability": True, "leader_session_id": session_id})
         log.info("Leading with session %s (RPC %s, REST %s); recovered jobs: %s", session_id, serving.rpc_address,
