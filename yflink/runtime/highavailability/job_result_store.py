@@ -17,7 +17,7 @@ import logging
 import threading
 from typing import Optional
 
-from yflink.fs.base import get_file_system, join, normalize
+from yflink.fs.base import FileSystem, get_file_system, join, normalize
 from yflink.runtime.highavailability.api import JobResult, JobResultStore
 
 __all__ = ["CLEAN_SUFFIX", "DIRTY_SUFFIX", "FileSystemJobResultStore", "InMemoryJobResultStore"]
@@ -82,7 +82,14 @@ class FileSystemJobResultStore(JobResultStore):
     def __init__(self, base_path: str, delete_on_commit: bool = True) -> None:
         self.base_path = normalize(base_path)
         self.delete_on_commit = delete_on_commit
-        self._fs = get_file_system(self.base_path)
+        self._file_system: Optional[FileSystem] = None
+
+    @property
+    def _fs(self) -> FileSystem:
+        """Resolved on first use: clients that only look up the leader never touch the store's file system."""
+        if self._file_system is None:
+            self._file_system = get_file_system(self.base_path)
+        return self._file_system
 
     def dirty_path(self, job_id: str) -> str:
         return join(self.base_path, job_id + DIRTY_SUFFIX)
