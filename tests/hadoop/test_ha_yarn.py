@@ -10,6 +10,7 @@ chroot and HDFS directory; ``high-availability.cluster-id`` is left to default t
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -202,4 +203,52 @@ def test_a_failover_after_the_job_finished_does_not_run_it_again(
     logs = aggregated_logs(app_id, yarn_env, "main is not run again")
     assert f"Attempt 2: job {job_id} already reached FINISHED (JobResultStore); main is not run again" in logs
     assert logs.count(f"main: job {job_id} finished") == 1
+    check_ha_data_removed(app_id, zk, hdfs_dir, yarn_env)
+
+
+def test_a_session_attempt_recovers_its_running_job_and_stopping_the_session_removes_its_ha_data(
+    yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]], zk_chroot: str,
+    zk: object, hdfs_dir: str
+) -> None:
+    conf = ("-D", f"yarn.properties-file.location={tmp_path}")
+    started = subprocess.run(
+        yflink_cmd("yarn-session", "start", "-d", "-nm", "yflink-ha-session-test", *FLAGS, *conf,
+                   *ha_flags(zk_chroot, hdfs_dir)),
+        env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    app_id = app_id_of(started.stdout)
+    yarn_apps.append((app_id, yarn_env))
+    assert started.returncode == 0, started.stdout + started.stderr
+    submitted = subprocess.run(  # the client finds the session through the properties file, not ZooKeeper
+        yflink_cmd("run", "-t", "yarn-session", "-d", *conf, "-D", "execution.checkpointing.interval=300 ms",
+                   "-D", f"execution.checkpointing.dir=hdfs://{hdfs_dir}/chk", str(JOBS / "until_cancelled.py")),
+        env=yarn_env, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    found = re.search(r"JobID ([0-9a-f]{32})", submitted.stdout + submitted.stderr)
+    assert found, submitted.stdout + submitted.stderr
+    job_id = found.group(1)
+    checkpoints = f"/flink/{app_id}/checkpoints/{job_id}"  # the cluster id is the application id
+    wait_for(lambda: zk.exists(checkpoints) and zk.get_children(checkpoints),  # type: ignore[attr-defined]
+             120, "a completed checkpoint in the HA store", interval_s=0.2)
+    first = leader_info(zk, app_id)
+    assert first is not None
+    killed_at = time.monotonic()
+    kill_application_master(app_id)
+    second = wait_for(lambda: (lambda i: i if i and i["session_id"] != first["session_id"] else None)(
+        leader_info(zk, app_id)), 120, "attempt 2's JobManager to lead")
+    wait_for(lambda: job_state(second["rest_address"], job_id) == "RUNNING", 60, "the job RUNNING under attempt 2")
+    print(f"session master killed: job RUNNING under attempt 2 after {time.monotonic() - killed_at:.1f} s")
+    with urllib.request.urlopen(f"http://{second['rest_address']}/jobs/{job_id}/checkpoints", timeout=10) as resp:
+        stats = json.loads(resp.read())
+    assert stats["counts"]["restored"] == 1 and stats["latest"]["restored"]["id"] >= 1, stats  # from the HA store
+    listed = subprocess.run(yflink_cmd("list", "-t", "yarn-session", *conf), env=yarn_env, capture_output=True,
+                            text=True, timeout=60)  # the properties file names the application: attempt 2's REST
+    assert f"{job_id}" in listed.stdout and "(RUNNING)" in listed.stdout, listed.stdout + listed.stderr
+    cancelled = subprocess.run(yflink_cmd("cancel", "-t", "yarn-session", *conf, job_id), env=yarn_env,
+                               capture_output=True, text=True, timeout=60)
+    assert f"Cancelled job {job_id}." in cancelled.stdout, cancelled.stdout + cancelled.stderr
+    stopped = subprocess.run(yflink_cmd("yarn-session", "stop", *conf), env=yarn_env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert app_state(app_id, yarn_env) == ("FINISHED", "SUCCEEDED")
+    assert len(rm_get(f"/ws/v1/cluster/apps/{app_id}/appattempts")["appAttempts"]["appAttempt"]) == 2
     check_ha_data_removed(app_id, zk, hdfs_dir, yarn_env)

@@ -56,6 +56,7 @@ log = logging.getLogger("yflink.yarn.appmaster")
 KV_REST = "yflink.rest.address"
 KV_RPC = "yflink.jobmanager.rpc-address"
 KV_RESULT = "yflink.application.result"
+KV_STOP = "yflink.stop"  # set by a client that stops the session (yflink yarn-session stop): its diagnostics
 DIAGNOSTICS_MAX = 8000  # characters of the failure cause kept as the application's diagnostics
 LEADER_WAIT_S = 120.0  # beyond the ZooKeeper session timeout: how long a new attempt waits to lead, s
 TERMINAL = ("FINISHED", "FAILED", "CANCELED")
@@ -286,6 +287,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+            def stop_requested() -> None:  # the client's yflink yarn-session stop
+                try:
+                    app.kv.wait(KV_STOP)
+                except Exception:  # noqa: BLE001 - the master went away: SIGTERM follows
+                    return
+                stop.set()
+
+            threading.Thread(target=stop_requested, name="session-stop", daemon=True).start()
             while not stop.wait(1.0):
                 if not jobmanager.alive():
                     raise RuntimeError("the JobManager process died; see jobmanager.log")

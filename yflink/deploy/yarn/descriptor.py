@@ -36,13 +36,14 @@ from yflink.common.configuration import Configuration
 from yflink.common.errors import ClusterError, ConfigurationError
 from yflink.deploy.yarn import options as yopts
 from yflink.deploy.yarn import shipping
-from yflink.deploy.yarn.appmaster import KV_REST
+from yflink.deploy.yarn.appmaster import KV_REST, KV_STOP
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 120.0  # default wait for the application's JobManager (client.timeout when set)
 POLL_S = 0.5
 TERMINAL_STATES = ("FINISHED", "FAILED", "KILLED")
+STOP_WAIT_S = 60.0  # how long a stopped session may take to end itself before skein's master ends it, s
 
 
 @dataclass
@@ -283,9 +284,26 @@ class YarnClusterDescriptor:
             log.warning("could not kill %s: %s", app_id, exc)
 
     def shutdown(self, app_id: str, diagnostics: str = "Stopped by the yflink client.") -> None:
-        """End a running application gracefully through its master (SUCCEEDED), else kill it."""
+        """End a running application gracefully (SUCCEEDED), else kill it.
+
+        The application master is asked first (``yflink.stop`` in skein's key-value store): it stops its
+        JobManager and, under ZooKeeper HA, removes the cluster's HA data before it ends the application (Flink
+        stops a session cluster so). A master that has not ended it within ``STOP_WAIT_S`` is ended through skein.
+        """
         try:
-            self.skein_client().connect(app_id, wait=False).shutdown("SUCCEEDED", diagnostics)
+            app = self.skein_client().connect(app_id, wait=False)
+            app.kv[KV_STOP] = diagnostics.encode()
+            deadline = time.monotonic() + STOP_WAIT_S
+            while time.monotonic() < deadline:
+                if str(self.report(app_id).state) in TERMINAL_STATES:
+                    return
+                time.sleep(POLL_S)
+            app.shutdown("SUCCEEDED", diagnostics)
         except Exception as exc:  # noqa: BLE001 - master unreachable: kill instead
+            try:
+                if str(self.report(app_id).state) in TERMINAL_STATES:
+                    return  # it ended meanwhile (its master went away while answering)
+            except Exception:  # noqa: BLE001, S110 - the ResourceManager did not answer either: kill
+                pass
             log.info("graceful shutdown of %s failed (%s); killing it", app_id, exc)
             self.kill(app_id)
