@@ -162,6 +162,10 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
                      n, max_par);
         return NULL;
     }
+    int pow2_shift = -1;
+    if ((max_par & (max_par - 1)) == 0)
+        for (pow2_shift = 0; ((Py_ssize_t)1 << pow2_shift) < max_par; pow2_shift++) {
+        }
     Py_ssize_t count = PyList_GET_SIZE(values);
     if (timestamps != Py_None && (!PyList_Check(timestamps) || PyList_GET_SIZE(timestamps) != count)) {
         PyErr_SetString(PyExc_ValueError, "route_key_groups: timestamps must be None or a list as long as values");
@@ -194,7 +198,11 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
             Py_DECREF(value);
             goto error;
         }
-        Py_ssize_t channel = (Py_ssize_t)((murmur(h) % max_par) * n / max_par);
+        Py_ssize_t channel;
+        if (pow2_shift >= 0) /* max parallelism a power of two (128 by default): no divisions */
+            channel = (Py_ssize_t)(((murmur(h) & (max_par - 1)) * n) >> pow2_shift);
+        else
+            channel = (Py_ssize_t)((murmur(h) % max_par) * n / max_par);
         rc = PyList_Append(PyList_GET_ITEM(buckets, channel), value);
         Py_DECREF(value);
         if (rc < 0) goto error;
