@@ -211,3 +211,15 @@ async def test_without_ha_a_finished_job_is_refused_by_the_embedded_store_too() 
     with pytest.raises(DuplicateJobSubmissionError, match="globally terminal"):
         await leader.submit_job(jg)
     await leader.stop()
+
+
+def test_cleanup_all_data_forgets_every_job_and_result() -> None:
+    ha = MemoryHaServices()
+    jg = job_graph(1)
+    ha.job_graph_store().put(jg)
+    ha.checkpoint_pointer_store(jg.job_id).add(2, "file:///chk-2")
+    ha.checkpoint_id_counter(jg.job_id).advance_to(3)
+    ha.job_result_store().create_dirty_result(result(JOB))
+    ha.cleanup_all_data()
+    assert ha.job_graph_store().job_ids() == [] and ha.checkpoint_pointer_store(jg.job_id).pointers() == []
+    assert ha.checkpoint_id_counter(jg.job_id).get() == 1 and not ha.job_result_store().has_job_result_entry(JOB)
