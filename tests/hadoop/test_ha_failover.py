@@ -90,8 +90,10 @@ def try_rest(address: str, path: str) -> Any:
 @pytest.fixture
 def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: Path,
                request: pytest.FixtureRequest) -> Iterator[HaCluster]:
-    """Two JobManagers and one TaskManager; ``request.param``: the ZooKeeper session timeout, s."""
-    session_timeout_s = getattr(request, "param", SESSION_TIMEOUT_S)
+    """Two JobManagers and one TaskManager; ``request.param``: the ZooKeeper session timeout, s, or a tuple of
+    more ``-D key=value`` flags for the cluster (with the default session timeout)."""
+    param = getattr(request, "param", SESSION_TIMEOUT_S)
+    session_timeout_s, extra = (SESSION_TIMEOUT_S, list(param)) if isinstance(param, tuple) else (param, [])
     flags = ["-D", "high-availability.type=zookeeper", "-D", f"high-availability.zookeeper.quorum={zk_chroot}",
              "-D", f"high-availability.storageDir=hdfs://{hdfs_dir}/ha",
              "-D", f"high-availability.zookeeper.client.session-timeout={session_timeout_s} s",
@@ -102,7 +104,7 @@ def ha_cluster(zk_chroot: str, hdfs_dir: str, hadoop: dict[str, str], tmp_path: 
              "-D", "execution.checkpointing.interval=500 ms",
              "-D", f"execution.checkpointing.dir=hdfs://{hdfs_dir}/checkpoints",
              "-D", "restart-strategy.type=fixed-delay", "-D", "restart-strategy.fixed-delay.attempts=20",
-             "-D", "restart-strategy.fixed-delay.delay=200 ms"]
+             "-D", "restart-strategy.fixed-delay.delay=200 ms", *extra]
     env = {**os.environ, **hadoop, "PYTHONUNBUFFERED": "1"}
     cluster = HaCluster(flags, env, tmp_path, zk_chroot, session_timeout_s, f"{hdfs_dir}/ha")
     started = cluster.yflink("cluster", "start", "--jobmanagers", "2", "--taskmanagers", "1", *flags)
@@ -233,6 +235,34 @@ def test_a_cancelled_jobs_ha_metadata_and_storage_files_are_removed(ha_cluster: 
     assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
     assert try_rest(leader["rest_address"], f"/jobs/{job_id}")["state"] == "CANCELED"
     check_ha_data_removed(ha_cluster, job_id)
+
+
+@pytest.mark.parametrize("ha_cluster", [("-D", "job-result-store.delete-on-commit=false")], indirect=True)
+def test_a_new_leader_answers_a_finished_job_from_the_job_result_store_and_does_not_run_it_again(
+        ha_cluster: HaCluster, tmp_path: Path) -> None:
+    """With job results kept (delete-on-commit false) a leader elected after the job FINISHED serves its final
+    state (GET /jobs/{id}, /execution-result) from the JobResultStore; the job is not recovered or run again."""
+    output, marker = tmp_path / "out", tmp_path / "fast"
+    first, job_id = submit_and_wait_for_checkpoints(ha_cluster, output, marker)
+    finish_and_check_exact(first["rest_address"], job_id, output, marker)
+    entry = f"{ha_cluster.ha_dir}/job-result-store/default/{job_id}.json"
+    wait_for(lambda: entry in ha_storage_files(ha_cluster), 30, "the job's clean entry in the JobResultStore")
+    ha_cluster.leader_process(first["rest_address"]).send_signal(signal.SIGKILL)
+    second = wait_for(lambda: (lambda i: i if i and i["session_id"] != first["session_id"] else None)(
+        ha_cluster.leader()), 60, "a new leader")
+    address = second["rest_address"]
+    details = wait_for(lambda: try_rest(address, f"/jobs/{job_id}"), 30, "the job known to the new leader")
+    assert details["state"] == "FINISHED" and details["vertices"] == [], details  # sparse: from the entry
+    executed = try_rest(address, f"/jobs/{job_id}/execution-result")
+    assert executed["job-execution-result"]["application-status"] == "SUCCEEDED", executed
+    assert try_rest(address, "/jobs")["jobs"] == [{"id": job_id, "status": "FINISHED"}]
+    leading = f"Leading with session {second['session_id']}"
+    line = wait_for(lambda: next((ln for p in (tmp_path / "log").glob("jobmanager*.log")
+                                  for ln in p.read_text(errors="replace").splitlines() if leading in ln), None),
+                    30, "the new leader's log line")
+    assert line.endswith("recovered jobs: none"), line  # the finished job was not recovered
+    lines = committed_lines(output)
+    assert sorted(parse(lines)[0].elements()) == list(range(1, N + 1))  # nothing written twice
 
 
 @pytest.mark.parametrize("ha_cluster", [10], indirect=True)  # session timeout 10 s: room for a ZooKeeper election
