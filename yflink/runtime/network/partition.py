@@ -22,23 +22,33 @@ from yflink.runtime.network import DATA, ERROR, EVENT
 from yflink.runtime.network.events import END_OF_PARTITION, UpstreamError
 
 Item = tuple[int, Any, Any]
+#: Third field of a DATA item whose second field is its network frame already (see ``Subpartition.encoder``).
+ENCODED = object()
 
 
 class Subpartition:
     """A bounded queue of buffers for one consumer channel."""
 
-    __slots__ = ("items", "capacity", "listener", "space", "eop_consumed", "on_consumed")
+    __slots__ = ("items", "capacity", "listener", "encoder", "space", "eop_consumed", "on_consumed")
 
     def __init__(self, capacity: int) -> None:
         self.items: deque[Item] = deque()
         self.capacity = capacity
         self.listener: Optional[Callable[[], None]] = None  # called when an item is added
+        #: Set while a remote consumer reads this subpartition: turns a batch into its network frame as it is added,
+        #: while the records are still in the CPU's cache (None: the batch stays as it is, encoded when sent).
+        self.encoder: Optional[Callable[[list[Any], Optional[list[int]]], Optional[bytes]]] = None
         self.space = asyncio.Event()
         self.space.set()
         self.eop_consumed = False
         self.on_consumed: Optional[Callable[[], None]] = None
 
     def add(self, item: Item) -> None:
+        encoder = self.encoder
+        if encoder is not None and item[0] == DATA:
+            frame = encoder(item[1], item[2])
+            if frame is not None:
+                item = (DATA, frame, ENCODED)
         self.items.append(item)
         if len(self.items) >= self.capacity:
             self.space.clear()

@@ -18,7 +18,7 @@ import cloudpickle
 
 from yflink.runtime.network import DATA, ERROR, EVENT
 from yflink.runtime.network.events import END_OF_PARTITION, UpstreamError
-from yflink.runtime.network.partition import ResultPartition
+from yflink.runtime.network.partition import ENCODED, ResultPartition
 from yflink.state.key_groups import speedups
 
 FRAME_REQUEST = 1
@@ -192,6 +192,14 @@ class DataServer:
         sub.listener = available.set
         dumps = pickle.dumps
         hints = _EncodeHints(compact)
+
+        def encode_eagerly(values: list[Any], timestamps: Optional[list[int]]) -> Optional[bytes]:
+            try:
+                return encode_batch(values, timestamps, hints)
+            except Exception:  # noqa: BLE001 - left to the send below, which tells the consumer what failed
+                return None
+
+        sub.encoder = encode_eagerly
         transport = writer.transport
         try:
             while True:
@@ -209,7 +217,7 @@ class DataServer:
                         await credit_event.wait()
                     sub.poll()
                     state["credit"] -= 1
-                    frame = encode_batch(item[1], item[2], hints)
+                    frame = item[1] if item[2] is ENCODED else encode_batch(item[1], item[2], hints)
                 elif item[0] == EVENT:
                     sub.poll()
                     frame = encode_frame(FRAME_EVENT, dumps(item[1], protocol=5))
@@ -232,4 +240,5 @@ class DataServer:
                     await writer.drain()
         finally:
             sub.listener = None
+            sub.encoder = None
             credit_task.cancel()
