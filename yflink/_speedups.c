@@ -404,6 +404,13 @@ typedef struct {
     const unsigned char *p, *end;
 } rbuf;
 
+/* Short ASCII strings decoded lately, by FNV-1a of their bytes: keyed records repeat their keys, and handing out
+ * the same str object saves an allocation and lets dict lookups of the consumer's state match by identity with
+ * the hash already cached in the object. Strings are immutable, so sharing them is invisible to user code. */
+#define STR_CACHE_SIZE 4096
+#define STR_CACHE_MAX_LEN 32
+static PyObject *str_cache[STR_CACHE_SIZE];
+
 static PyObject *malformed(void) {
     PyErr_SetString(PyExc_ValueError, "decode_batch: malformed payload");
     return NULL;
@@ -434,11 +441,28 @@ static PyObject *dec_value(rbuf *r, int depth) {
         const unsigned char *data = r->p;
         r->p += n;
         unsigned char high = 0;
-        for (Py_ssize_t i = 0; i < n; i++) high |= data[i];
+        uint32_t fnv = 2166136261u;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            high |= data[i];
+            fnv = (fnv ^ data[i]) * 16777619u;
+        }
         if (high > 127) return malformed();
+        PyObject **slot = NULL;
+        if (n <= STR_CACHE_MAX_LEN) { /* a recently decoded equal key: the same object, its hash already known */
+            slot = &str_cache[fnv & (STR_CACHE_SIZE - 1)];
+            PyObject *cached = *slot;
+            if (cached != NULL && PyUnicode_GET_LENGTH(cached) == n && memcmp(PyUnicode_DATA(cached), data, n) == 0) {
+                Py_INCREF(cached);
+                return cached;
+            }
+        }
         PyObject *s = PyUnicode_New(n, 127);
         if (s == NULL) return NULL;
         memcpy(PyUnicode_DATA(s), data, n);
+        if (slot != NULL) {
+            Py_INCREF(s);
+            Py_XSETREF(*slot, s);
+        }
         return s;
     }
     case 'j': {

@@ -168,3 +168,19 @@ def test_compact_codec_rejects_malformed_payloads() -> None:
     assert non_ascii is not None
     with pytest.raises(ValueError, match="malformed payload"):
         speedups.decode_batch(non_ascii.replace(b"abc", b"a\xffc"))
+
+
+@needs_speedups
+def test_decoded_short_keys_are_shared_objects_and_colliding_ones_stay_distinct() -> None:
+    assert speedups is not None
+    words = [f"key{i}" for i in range(20000)]  # more keys than cache slots: collisions must not mix them up
+    payload = speedups.encode_batch([(w, i) for i, w in enumerate(words)], None)
+    assert payload is not None
+    first, _ = speedups.decode_batch(payload)
+    second, _ = speedups.decode_batch(payload)
+    assert [k for k, _ in first] == words and [k for k, _ in second] == words
+    assert any(a[0] is b[0] for a, b in zip(first, second))  # recently decoded keys come back as the same object
+    long_key = "k" * 40  # longer than the cache's limit: a new object each time, still equal
+    again = speedups.encode_batch([long_key], None)
+    assert again is not None
+    assert speedups.decode_batch(again)[0] == [long_key]
