@@ -32,7 +32,7 @@ static void crc_init(void) {
 }
 
 /* zlib.crc32(data) */
-static uint32_t crc32_of(const unsigned char *p, Py_ssize_t n) {
+static inline uint32_t crc32_of(const unsigned char *p, Py_ssize_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (Py_ssize_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
@@ -103,7 +103,7 @@ static int stable_hash_of(PyObject *key, uint32_t *out, int check_hashable) {
 }
 
 /* Flink MathUtils.murmurHash(int): non-negative. */
-static int64_t murmur(uint32_t code) {
+static inline int64_t murmur(uint32_t code) {
     code *= 0xCC9E2D51u;
     code = (code << 15) | (code >> 17);
     code *= 0x1B873593u;
@@ -192,7 +192,11 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
             goto error;
         }
         uint32_t h;
-        int rc = stable_hash_of(key, &h, 1);
+        int rc = 0;
+        if (PyUnicode_CheckExact(key) && PyUnicode_IS_COMPACT_ASCII(key)) /* the usual key: inline */
+            h = crc32_of((const unsigned char *)PyUnicode_DATA(key), PyUnicode_GET_LENGTH(key));
+        else
+            rc = stable_hash_of(key, &h, 1);
         Py_DECREF(key);
         if (rc < 0) {
             Py_DECREF(value);

@@ -101,6 +101,12 @@ def test_fast_key_selector_turns_only_plain_subscript_lambdas_into_itemgetters()
         return record[1]
 
     assert isinstance(fast_key_selector(field_one), operator.itemgetter)
+    for source in ("lambda t: t[0]", "from __future__ import annotations\nf = lambda t: t[0]"):
+        scope: dict[str, Any] = {}
+        exec(compile(source if "\n" in source else f"f = {source}", "<job>", "exec"), scope)  # with or without
+        assert isinstance(fast_key_selector(scope["f"]), operator.itemgetter)  # __future__ flags in the job file
+    exec(compile("def g(*t):\n    return t[0]\ndef h():\n    yield 1\n", "<job>", "exec"), scope)
+    assert fast_key_selector(scope["g"]) is scope["g"] and fast_key_selector(scope["h"]) is scope["h"]
     index = 0
     not_plain = [lambda r: r[0] + 1, lambda r: r[index], lambda r: r[0][1], lambda r: r.name,
                  lambda r, other=1: r[0], lambda r: (r[0],), lambda r: r[0:1], lambda r: r[None]]
@@ -124,7 +130,7 @@ def deeply_nested(depth: int) -> Any:
 
 def codec_batches() -> list[tuple[list[Any], Any]]:
     rng = random.Random(5)
-    words = [("w%d" % rng.randrange(5000), rng.randrange(1, 9)) for _ in range(2000)]
+    words = [(f"w{rng.randrange(5000)}", rng.randrange(1, 9)) for _ in range(2000)]
     mixed: list[Any] = ["", "x" * 300, "ü" * 3, "日本", 0, -1, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 1.5, -0.0,
                         float("inf"), None, True, False, b"", b"\x00\xff" * 200, (), ("a", (1, (2.5, None)), b"b"),
                         (True, False, "€")]

@@ -67,7 +67,9 @@ else:
 
 _ITEM_TEMPLATE = (lambda record: record[0]).__code__
 _ITEM_CONST = _ITEM_TEMPLATE.co_consts.index(0)
-_NESTED = inspect.CO_NESTED  # a lambda defined inside a function; nothing else may differ
+# Flags that would make such code something else than a plain function (nested or __future__ flags do not).
+_UNLIKE_A_LAMBDA = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+                    | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
 
 
 def fast_key_selector(key_selector: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -79,7 +81,7 @@ def fast_key_selector(key_selector: Callable[[Any], Any]) -> Callable[[Any], Any
     if type(key_selector) is not types.FunctionType:
         return key_selector
     code = key_selector.__code__
-    if (code.co_code != _ITEM_TEMPLATE.co_code or code.co_flags & ~_NESTED != _ITEM_TEMPLATE.co_flags & ~_NESTED
+    if (code.co_code != _ITEM_TEMPLATE.co_code or code.co_flags & _UNLIKE_A_LAMBDA
             or code.co_argcount != 1 or code.co_kwonlyargcount or code.co_posonlyargcount
             or len(code.co_consts) != len(_ITEM_TEMPLATE.co_consts) or key_selector.__closure__):
         return key_selector
