@@ -7,12 +7,14 @@
  *   stable_hash(key) -> int
  *       yflink.state.key_groups.stable_hash for str, int, bool, bytes, bytearray, float, None and tuples of those;
  *       any other key (subclasses included) goes to the Python fallback given to set_fallback().
- *   route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None) -> (buckets, ts_buckets)
+ *   route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None, field=-1)
+ *           -> (buckets, ts_buckets)
  *       For each value: key = key_fn(value); key group = murmur(stable_hash(key)) % max_parallelism (Flink
  *       KeyGroupRangeAssignment.assignToKeyGroup); channel = key_group * num_channels // max_parallelism
  *       (computeOperatorIndexForKeyGroup). buckets[c] lists the values of channel c in input order; ts_buckets is
  *       None without timestamps, else their timestamps likewise. Raises what key_fn raises, and TypeError for a
- *       key that is not hashable (as a key of keyed state must be).
+ *       key that is not hashable (as a key of keyed state must be). field >= 0 says key_fn is
+ *       operator.itemgetter(field): the key of an exact tuple is then read without calling it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -153,9 +155,9 @@ static PyObject *new_buckets(Py_ssize_t n) {
 
 static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
     PyObject *values, *key_fn, *timestamps = Py_None;
-    Py_ssize_t n, max_par;
-    if (!PyArg_ParseTuple(args, "O!Onn|O:route_key_groups", &PyList_Type, &values, &key_fn, &n, &max_par,
-                          &timestamps))
+    Py_ssize_t n, max_par, field = -1;
+    if (!PyArg_ParseTuple(args, "O!Onn|On:route_key_groups", &PyList_Type, &values, &key_fn, &n, &max_par,
+                          &timestamps, &field))
         return NULL;
     if (n < 1 || max_par < n) {
         PyErr_Format(PyExc_ValueError, "route_key_groups: need 1 <= num_channels (%zd) <= max_parallelism (%zd)",
@@ -186,7 +188,13 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
         PyObject *value = PyList_GET_ITEM(values, i);
         Py_INCREF(value);
-        PyObject *key = PyObject_CallOneArg(key_fn, value);
+        PyObject *key;
+        if (field >= 0 && PyTuple_CheckExact(value) && field < PyTuple_GET_SIZE(value)) {
+            key = PyTuple_GET_ITEM(value, field); /* key_fn is itemgetter(field): the same, without the call */
+            Py_INCREF(key);
+        } else {
+            key = PyObject_CallOneArg(key_fn, value);
+        }
         if (key == NULL) {
             Py_DECREF(value);
             goto error;
@@ -590,7 +598,7 @@ static PyMethodDef methods[] = {
     {"stable_hash", py_stable_hash, METH_O, "stable_hash(key) -> int: yflink.state.key_groups.stable_hash in C."},
     {"set_fallback", py_set_fallback, METH_O, "set_fallback(fn): the stable_hash used for other key types."},
     {"route_key_groups", py_route_key_groups, METH_VARARGS,
-     "route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None) -> (buckets, ts_buckets)"},
+     "route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None, field=-1) -> (buckets, ts_buckets)"},
     {"encode_batch", py_encode_batch, METH_VARARGS,
      "encode_batch(values, timestamps) -> bytes | None: a batch of built-in values, or None if unsupported."},
     {"decode_batch", py_decode_batch, METH_O, "decode_batch(payload) -> (values, timestamps)."},

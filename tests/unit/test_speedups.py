@@ -190,3 +190,17 @@ def test_decoded_short_keys_are_shared_objects_and_colliding_ones_stay_distinct(
     again = speedups.encode_batch([long_key], None)
     assert again is not None
     assert speedups.decode_batch(again)[0] == [long_key]
+
+
+@needs_speedups
+def test_route_reads_tuple_fields_directly_and_calls_the_selector_for_anything_else() -> None:
+    partitioner = KeyGroupStreamPartitioner(lambda r: r[1], 128)
+    partitioner.setup(3)
+    records: list[Any] = [("a", "k1"), ["b", "k2"], ("c", "k3", 3), {1: "k4"}]  # tuple, list, longer tuple, dict
+    routed = partitioner.route(records, None)
+    assert sorted(v for _, values, _ in routed for v in map(repr, values)) == sorted(map(repr, records))
+    for channel, values, _ in routed:
+        for value in values:
+            assert assign_key_to_operator(value[1], 128, 3) == channel
+    with pytest.raises(IndexError):  # a tuple too short: the itemgetter's own error
+        partitioner.route([("only",)], None)

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Optional
 
-from yflink.state.key_groups import assign_to_key_group, fast_key_selector, speedups
+from yflink.state.key_groups import assign_to_key_group, fast_key_selector, speedups, tuple_field
 
 Routed = list[tuple[int, list[Any], Optional[list[int]]]]
 
@@ -125,11 +125,18 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         super().__init__()
         self.key_selector = key_selector
         self._select = fast_key_selector(key_selector)  # the same function, maybe as an itemgetter
+        self._field = tuple_field(self._select)  # k when it is itemgetter(k) with an int k >= 0, else -1
         self.max_parallelism = max_parallelism
         self._cache: dict[Any, int] = {}
 
     def name(self) -> str:
         return "HASH"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # a graph pickled by an older yflink (HA recovery)
+        self.__dict__.update(state)
+        if "_select" not in state:
+            self._select = fast_key_selector(self.key_selector)
+            self._field = tuple_field(self._select)
 
     def setup(self, num_channels: int) -> None:
         super().setup(num_channels)
@@ -156,7 +163,8 @@ class KeyGroupStreamPartitioner(StreamPartitioner):
         select = self._select
         if speedups is not None and type(values) is list and (timestamps is None or type(timestamps) is list):
             try:  # the same routing in C: yflink/_speedups.c
-                routed, routed_ts = speedups.route_key_groups(values, select, n, self.max_parallelism, timestamps)
+                routed, routed_ts = speedups.route_key_groups(values, select, n, self.max_parallelism, timestamps,
+                                                                self._field)
             except TypeError:
                 self._explain_unhashable(values)
                 raise

@@ -91,6 +91,15 @@ def fast_key_selector(key_selector: Callable[[Any], Any]) -> Callable[[Any], Any
     return operator.itemgetter(index)
 
 
+def tuple_field(key_selector: Callable[[Any], Any]) -> int:
+    """``k`` when ``key_selector`` is ``operator.itemgetter(k)`` of one ``int`` ``k >= 0``, else ``-1``."""
+    if type(key_selector) is operator.itemgetter:
+        items = key_selector.__reduce__()[1]
+        if len(items) == 1 and type(items[0]) is int and items[0] >= 0:
+            return items[0]
+    return -1
+
+
 def murmur_hash(code: int) -> int:
     """Flink's ``MathUtils.murmurHash(int)``: a non-negative int from a 32-bit hash code."""
     code &= _MASK32
