@@ -23,20 +23,31 @@
 
 static PyObject *fallback_hash = NULL; /* yflink.state.key_groups._stable_hash_py */
 
-static uint32_t crc_table[256];
+static uint32_t crc_table[4][256];
 
 static void crc_init(void) {
     for (uint32_t n = 0; n < 256; n++) {
         uint32_t c = n;
         for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
+        crc_table[0][n] = c;
     }
+    for (uint32_t n = 0; n < 256; n++)
+        for (int t = 1; t < 4; t++)
+            crc_table[t][n] = crc_table[0][crc_table[t - 1][n] & 0xFF] ^ (crc_table[t - 1][n] >> 8);
 }
 
-/* zlib.crc32(data) */
+/* zlib.crc32(data), four bytes per step (slicing-by-4) */
 static inline uint32_t crc32_of(const unsigned char *p, Py_ssize_t n) {
     uint32_t c = 0xFFFFFFFFu;
-    for (Py_ssize_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    while (n >= 4) {
+        uint32_t word = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+        c ^= word;
+        c = crc_table[3][c & 0xFF] ^ crc_table[2][(c >> 8) & 0xFF] ^ crc_table[1][(c >> 16) & 0xFF] ^
+            crc_table[0][c >> 24];
+        p += 4;
+        n -= 4;
+    }
+    while (n-- > 0) c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 
@@ -139,29 +150,16 @@ static PyObject *py_set_fallback(PyObject *self, PyObject *fn) {
     Py_RETURN_NONE;
 }
 
-static PyObject *new_buckets(Py_ssize_t n) {
-    PyObject *buckets = PyList_New(n);
-    if (buckets == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *b = PyList_New(0);
-        if (b == NULL) {
-            Py_DECREF(buckets);
-            return NULL;
-        }
-        PyList_SET_ITEM(buckets, i, b);
-    }
-    return buckets;
-}
-
 static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
     PyObject *values, *key_fn, *timestamps = Py_None;
     Py_ssize_t n, max_par, field = -1;
     if (!PyArg_ParseTuple(args, "O!Onn|On:route_key_groups", &PyList_Type, &values, &key_fn, &n, &max_par,
                           &timestamps, &field))
         return NULL;
-    if (n < 1 || max_par < n) {
-        PyErr_Format(PyExc_ValueError, "route_key_groups: need 1 <= num_channels (%zd) <= max_parallelism (%zd)",
-                     n, max_par);
+    if (n < 1 || max_par < n || n > 65535) {
+        PyErr_Format(PyExc_ValueError,
+                     "route_key_groups: need 1 <= num_channels (%zd) <= max_parallelism (%zd), and <= 65535", n,
+                     max_par);
         return NULL;
     }
     int pow2_shift = -1;
@@ -173,31 +171,36 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "route_key_groups: timestamps must be None or a list as long as values");
         return NULL;
     }
-    PyObject *buckets = new_buckets(n);
-    if (buckets == NULL) return NULL;
-    PyObject *ts_buckets = Py_None;
-    Py_INCREF(Py_None);
-    if (timestamps != Py_None) {
-        Py_DECREF(Py_None);
-        ts_buckets = new_buckets(n);
-        if (ts_buckets == NULL) {
-            Py_DECREF(buckets);
-            return NULL;
-        }
+    /* Pass 1: every record's channel (the key selector may be user code: it runs here only). */
+    uint16_t *channels = PyMem_Malloc((count ? count : 1) * sizeof(uint16_t));
+    Py_ssize_t *sizes = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    PyObject *buckets = NULL, *ts_buckets = NULL;
+    if (channels == NULL || sizes == NULL) {
+        PyErr_NoMemory();
+        goto error;
     }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
-        PyObject *value = PyList_GET_ITEM(values, i);
-        Py_INCREF(value);
+    PyObject **items = ((PyListObject *)values)->ob_item;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (PyList_GET_SIZE(values) != count || ((PyListObject *)values)->ob_item != items) {
+            PyErr_SetString(PyExc_RuntimeError, "route_key_groups: the batch changed while it was routed");
+            goto error;
+        }
+        if (i + 8 < count) __builtin_prefetch(items[i + 8]); /* records are often out of the CPU cache */
+        if (field >= 0 && i + 4 < count) {
+            PyObject *ahead = items[i + 4];
+            if (PyTuple_CheckExact(ahead) && field < PyTuple_GET_SIZE(ahead))
+                __builtin_prefetch(PyTuple_GET_ITEM(ahead, field));
+        }
+        PyObject *value = items[i];
         PyObject *key;
         if (field >= 0 && PyTuple_CheckExact(value) && field < PyTuple_GET_SIZE(value)) {
             key = PyTuple_GET_ITEM(value, field); /* key_fn is itemgetter(field): the same, without the call */
             Py_INCREF(key);
         } else {
+            Py_INCREF(value);
             key = PyObject_CallOneArg(key_fn, value);
-        }
-        if (key == NULL) {
             Py_DECREF(value);
-            goto error;
+            if (key == NULL) goto error;
         }
         uint32_t h;
         int rc = 0;
@@ -206,30 +209,59 @@ static PyObject *py_route_key_groups(PyObject *self, PyObject *args) {
         else
             rc = stable_hash_of(key, &h, 1);
         Py_DECREF(key);
-        if (rc < 0) {
-            Py_DECREF(value);
-            goto error;
-        }
+        if (rc < 0) goto error;
         Py_ssize_t channel;
         if (pow2_shift >= 0) /* max parallelism a power of two (128 by default): no divisions */
             channel = (Py_ssize_t)(((murmur(h) & (max_par - 1)) * n) >> pow2_shift);
         else
             channel = (Py_ssize_t)((murmur(h) % max_par) * n / max_par);
-        rc = PyList_Append(PyList_GET_ITEM(buckets, channel), value);
-        Py_DECREF(value);
-        if (rc < 0) goto error;
-        if (ts_buckets != Py_None) {
-            if (i >= PyList_GET_SIZE(timestamps)) {
-                PyErr_SetString(PyExc_RuntimeError, "route_key_groups: timestamps changed while routing");
-                goto error;
-            }
-            if (PyList_Append(PyList_GET_ITEM(ts_buckets, channel), PyList_GET_ITEM(timestamps, i)) < 0) goto error;
+        channels[i] = (uint16_t)channel;
+        sizes[channel]++;
+    }
+    if (PyList_GET_SIZE(values) != count || ((PyListObject *)values)->ob_item != items ||
+        (timestamps != Py_None && PyList_GET_SIZE(timestamps) != count)) {
+        PyErr_SetString(PyExc_RuntimeError, "route_key_groups: the batch changed while it was routed");
+        goto error;
+    }
+    /* Pass 2: lists of their final sizes, filled without appends. */
+    buckets = PyList_New(n);
+    if (buckets == NULL) goto error;
+    if (timestamps != Py_None && (ts_buckets = PyList_New(n)) == NULL) goto error;
+    for (Py_ssize_t c = 0; c < n; c++) {
+        PyObject *b = PyList_New(sizes[c]);
+        if (b == NULL) goto error;
+        PyList_SET_ITEM(buckets, c, b);
+        if (ts_buckets != NULL) {
+            PyObject *tb = PyList_New(sizes[c]);
+            if (tb == NULL) goto error;
+            PyList_SET_ITEM(ts_buckets, c, tb);
         }
+        sizes[c] = 0; /* from here: the fill position */
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint16_t c = channels[i];
+        PyObject *v = items[i];
+        Py_INCREF(v);
+        PyList_SET_ITEM(PyList_GET_ITEM(buckets, c), sizes[c], v);
+        if (ts_buckets != NULL) {
+            PyObject *t = PyList_GET_ITEM(timestamps, i);
+            Py_INCREF(t);
+            PyList_SET_ITEM(PyList_GET_ITEM(ts_buckets, c), sizes[c], t);
+        }
+        sizes[c]++;
+    }
+    PyMem_Free(channels);
+    PyMem_Free(sizes);
+    if (ts_buckets == NULL) {
+        ts_buckets = Py_None;
+        Py_INCREF(Py_None);
     }
     return Py_BuildValue("(NN)", buckets, ts_buckets);
 error:
-    Py_DECREF(buckets);
-    Py_DECREF(ts_buckets);
+    PyMem_Free(channels);
+    PyMem_Free(sizes);
+    Py_XDECREF(buckets);
+    Py_XDECREF(ts_buckets);
     return NULL;
 }
 

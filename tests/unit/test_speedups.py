@@ -204,3 +204,16 @@ def test_route_reads_tuple_fields_directly_and_calls_the_selector_for_anything_e
             assert assign_key_to_operator(value[1], 128, 3) == channel
     with pytest.raises(IndexError):  # a tuple too short: the itemgetter's own error
         partitioner.route([("only",)], None)
+
+
+@needs_speedups
+def test_route_refuses_a_batch_its_key_selector_changes() -> None:
+    assert speedups is not None
+    batch: list[Any] = [("a", 1), ("b", 2)]
+
+    def growing(record: Any) -> Any:
+        batch.append(("c", 3))
+        return record[0]
+
+    with pytest.raises(RuntimeError, match="changed while it was routed"):
+        speedups.route_key_groups(batch, growing, 2, 128)
