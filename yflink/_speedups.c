@@ -129,9 +129,10 @@ static inline int64_t murmur(uint32_t code) {
     code *= 0xC2B2AE35u;
     code ^= code >> 16;
     int32_t s = (int32_t)code;
-    if (s >= 0) return s;
-    if (s != INT32_MIN) return -(int64_t)s;
-    return 0;
+    int64_t v = s; /* Java: s >= 0 ? s : (s != MIN_VALUE ? -s : 0), without branches (the sign is a coin toss) */
+    int64_t sign = v >> 63;
+    v = (v ^ sign) - sign;
+    return v & -(int64_t)(s != INT32_MIN);
 }
 
 static PyObject *py_stable_hash(PyObject *self, PyObject *key) {

@@ -52,7 +52,7 @@ def test_stable_hash_in_c_equals_the_python_code() -> None:
 
 
 @needs_speedups
-@pytest.mark.parametrize("channels, max_parallelism", [(2, 128), (3, 128), (7, 32768), (4, 4), (3, 100), (5, 7)])
+@pytest.mark.parametrize("channels, max_parallelism", [(2, 128), (3, 128), (7, 32768), (4, 4), (3, 100), (5, 7), (128, 128)])
 @pytest.mark.parametrize("with_timestamps", [False, True])
 def test_route_in_c_sends_every_record_where_the_python_code_does(channels: int, max_parallelism: int,
                                                                    with_timestamps: bool,
