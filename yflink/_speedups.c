@@ -449,10 +449,10 @@ typedef struct {
     const unsigned char *p, *end;
 } rbuf;
 
-/* Short ASCII strings decoded lately, by FNV-1a of their bytes: keyed records repeat their keys, and handing out
+/* Short ASCII strings decoded lately, by a hash of their bytes: keyed records repeat their keys, and handing out
  * the same str object saves an allocation and lets dict lookups of the consumer's state match by identity with
  * the hash already cached in the object. Strings are immutable, so sharing them is invisible to user code. */
-#define STR_CACHE_SIZE 4096
+#define STR_CACHE_SIZE 16384
 #define STR_CACHE_MAX_LEN 32
 static PyObject *str_cache[STR_CACHE_SIZE];
 
@@ -486,15 +486,16 @@ static PyObject *dec_value(rbuf *r, int depth) {
         const unsigned char *data = r->p;
         r->p += n;
         unsigned char high = 0;
-        uint32_t fnv = 2166136261u;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            high |= data[i];
-            fnv = (fnv ^ data[i]) * 16777619u;
-        }
+        for (Py_ssize_t i = 0; i < n; i++) high |= data[i];
         if (high > 127) return malformed();
         PyObject **slot = NULL;
         if (n <= STR_CACHE_MAX_LEN) { /* a recently decoded equal key: the same object, its hash already known */
-            slot = &str_cache[fnv & (STR_CACHE_SIZE - 1)];
+            /* slot: a multiplicative hash of the first and last (up to) 8 bytes and the length */
+            uint64_t head = 0, tail = 0;
+            memcpy(&head, data, n < 8 ? n : 8);
+            if (n > 8) memcpy(&tail, data + n - 8, 8);
+            uint64_t mix = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (uint64_t)n;
+            slot = &str_cache[(mix >> 40) & (STR_CACHE_SIZE - 1)];
             PyObject *cached = *slot;
             if (cached != NULL && PyUnicode_GET_LENGTH(cached) == n && memcmp(PyUnicode_DATA(cached), data, n) == 0) {
                 Py_INCREF(cached);
