@@ -5,8 +5,9 @@
  * subtask owns a key, and tests/unit/test_speedups.py compares them on many keys.
  *
  *   stable_hash(key) -> int
- *       yflink.state.key_groups.stable_hash for str, int, bool, bytes, bytearray, float, None and tuples of those;
- *       any other key (subclasses included) goes to the Python fallback given to set_fallback().
+ *       yflink.state.key_groups.stable_hash for str, int, bool, bytes, float, None and tuples of those (nested at
+ *       most 32 deep); any other key (subclasses and bytearray included) goes to the Python fallback given to
+ *       set_fallback().
  *   route_key_groups(values, key_fn, num_channels, max_parallelism, timestamps=None, field=-1)
  *           -> (buckets, ts_buckets)
  *       For each value: key = key_fn(value); key group = murmur(stable_hash(key)) % max_parallelism (Flink
@@ -53,8 +54,10 @@ static inline uint32_t crc32_of(const unsigned char *p, Py_ssize_t n) {
 
 static uint32_t hash_u64(uint64_t v) { return (uint32_t)((v ^ (v >> 32)) & 0xFFFFFFFFu); }
 
+#define MAX_KEY_DEPTH 32 /* deeper tuples go to the Python fallback (no unbounded C recursion) */
+
 /* 0 on success with *out set; -1 with an exception set. */
-static int stable_hash_of(PyObject *key, uint32_t *out, int check_hashable) {
+static int stable_hash_depth(PyObject *key, uint32_t *out, int check_hashable, int depth) {
     if (PyUnicode_CheckExact(key)) {
         if (PyUnicode_IS_COMPACT_ASCII(key)) {
             *out = crc32_of((const unsigned char *)PyUnicode_DATA(key), PyUnicode_GET_LENGTH(key));
@@ -90,12 +93,12 @@ static int stable_hash_of(PyObject *key, uint32_t *out, int check_hashable) {
     } else if (key == Py_None) {
         *out = 0;
         return 0;
-    } else if (PyTuple_CheckExact(key)) {
+    } else if (PyTuple_CheckExact(key) && depth < MAX_KEY_DEPTH) {
         uint32_t result = 1;
         Py_ssize_t n = PyTuple_GET_SIZE(key);
         for (Py_ssize_t i = 0; i < n; i++) {
             uint32_t item;
-            if (stable_hash_of(PyTuple_GET_ITEM(key, i), &item, check_hashable) < 0) return -1;
+            if (stable_hash_depth(PyTuple_GET_ITEM(key, i), &item, check_hashable, depth + 1) < 0) return -1;
             result = 31u * result + item;
         }
         *out = result;
@@ -113,6 +116,10 @@ static int stable_hash_of(PyObject *key, uint32_t *out, int check_hashable) {
     if (v == (unsigned long long)-1 && PyErr_Occurred()) return -1;
     *out = (uint32_t)(v & 0xFFFFFFFFu);
     return 0;
+}
+
+static int stable_hash_of(PyObject *key, uint32_t *out, int check_hashable) {
+    return stable_hash_depth(key, out, check_hashable, 0);
 }
 
 /* Flink MathUtils.murmurHash(int): non-negative. */

@@ -47,12 +47,14 @@ def sample_keys() -> list[Any]:
 @needs_speedups
 def test_stable_hash_in_c_equals_the_python_code() -> None:
     assert speedups is not None
-    for key in [*sample_keys(), bytearray(b"ba"), ["a", 1], {"k": 1}]:  # unhashable keys hash by their bytes
+    deep = deeply_nested(40)  # deeper than the C recursion limit: the Python fallback, same result
+    for key in [*sample_keys(), bytearray(b"ba"), ["a", 1], {"k": 1}, deep]:  # unhashable keys hash by their bytes
         assert speedups.stable_hash(key) == _stable_hash_py(key), key
 
 
 @needs_speedups
-@pytest.mark.parametrize("channels, max_parallelism", [(2, 128), (3, 128), (7, 32768), (4, 4), (3, 100), (5, 7), (128, 128)])
+@pytest.mark.parametrize("channels, max_parallelism",
+                         [(2, 128), (3, 128), (7, 32768), (4, 4), (3, 100), (5, 7), (128, 128)])
 @pytest.mark.parametrize("with_timestamps", [False, True])
 def test_route_in_c_sends_every_record_where_the_python_code_does(channels: int, max_parallelism: int,
                                                                    with_timestamps: bool,
