@@ -306,3 +306,24 @@ def test_job_verbs_with_target_yarn_session_need_a_session(verb: list[str], tmp_
     assert result.exit_code == 2, result.output
     assert "no YARN session: give -D yarn.application.id=<applicationId>" in result.output
     assert "Unknown configuration key" not in result.output
+
+
+def test_the_application_master_program_ends_itself_when_skeins_master_stops_answering() -> None:
+    import threading
+
+    from yflink.deploy.yarn.appmaster import watch_application_master
+
+    answers = iter([None, ConnectionError("x"), None, ConnectionError("x"), ConnectionError("x"),
+                    ConnectionError("x")])
+    calls: list[int] = []
+    lost = threading.Event()
+
+    def ping() -> None:
+        calls.append(1)
+        answer = next(answers)
+        if answer is not None:
+            raise answer
+
+    thread = watch_application_master(ping, lost.set, interval_s=0.001, failures=3)
+    thread.join(timeout=10)
+    assert lost.is_set() and len(calls) == 6  # one failure alone is forgiven; three in a row are not

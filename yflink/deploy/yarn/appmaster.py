@@ -228,6 +228,45 @@ def recorded_result(ha: Any, job_id: str) -> Optional[Any]:
     return result
 
 
+MASTER_CHECK_S = 2.0  # how often the program checks that skein's application master (the JVM) still answers, s
+MASTER_LOST_AFTER = 3  # consecutive failed checks before it counts as gone
+
+
+def watch_application_master(ping: Any, on_lost: Any, interval_s: float = MASTER_CHECK_S,
+                             failures: int = MASTER_LOST_AFTER) -> threading.Thread:
+    """Call ``on_lost()`` once ``ping()`` raised ``failures`` times in a row (checked every ``interval_s`` s).
+
+    The skein application master (a JVM) runs this program as its child. When YARN loses that container (the JVM
+    killed, its node gone) the NodeManager normally kills the container's processes too, but not always (it may not
+    find the container's pid): a surviving JobManager would keep leading the HA cluster and the next attempt could
+    never take over. So this program ends itself, and its JobManager with it, when the JVM stops answering.
+    """
+
+    def watch() -> None:
+        failed = 0
+        while True:
+            time.sleep(interval_s)
+            try:
+                ping()
+                failed = 0
+            except Exception as exc:  # noqa: BLE001 - skein's ConnectionError, gRPC errors: the master is gone
+                failed += 1
+                log.warning("skein's application master does not answer (%d/%d): %s", failed, failures, exc)
+                if failed >= failures:
+                    on_lost()
+                    return
+
+    thread = threading.Thread(target=watch, name="appmaster-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _master_lost() -> None:
+    log.error("skein's application master is gone: ending this attempt (its JobManager dies with it)")
+    logging.shutdown()
+    os._exit(3)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m yflink.deploy.yarn.appmaster")
     parser.add_argument("mode", choices=["application", "session"])
@@ -243,6 +282,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from yflink.deploy.process import spawn
 
     app = skein.ApplicationClient.from_current()
+    watch_application_master(lambda: app.kv.get(KV_RESULT), _master_lost)
     status, diagnostics = "FAILED", "the application master stopped before its JobManager was ready"
     jobmanager: Any = None
     ha: Any = None
