@@ -14,7 +14,7 @@ YF_HADOOP_LIB="$HADOOP_HOME/share/hadoop/lib"
 YF_KDC_DIR="$YFLINK_DEV_RUN/kdc"
 # Realm and KDC port of the throwaway Kerberos realm (yarn/kdc.sh).
 export YF_REALM="${YF_REALM:-YFLINK.DEV}"
-export YF_KDC_PORT="${YF_KDC_PORT:-60088}"
+export YF_KDC_PORT="${YF_KDC_PORT:-28088}"  # below the ephemeral range (32768-60999): no client socket can hold it
 # All services speak to each other through this name; it must resolve to 127.0.0.1 both ways.
 # It is also the host part of every service principal (nn/localhost@YFLINK.DEV, ...).
 YF_HOST=localhost
