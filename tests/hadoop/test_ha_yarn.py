@@ -18,7 +18,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.hadoop.devstack import run, wait_for
@@ -30,6 +29,7 @@ from tests.hadoop.test_yarn_deploy import (
     RUN_TIMEOUT_S,
     app_id_of,
     committed_numbers,
+    kill_application_master,
     rm_get,
     yflink_cmd,
 )
@@ -71,21 +71,6 @@ def hdfs_files(path: str, env: dict[str, str]) -> list[str]:
     """Every file below ``path`` (``hdfs dfs -ls -R``); empty when it does not exist."""
     out = run(["hdfs", "dfs", "-ls", "-R", path], env=env, check=False).stdout
     return [line.split()[-1] for line in out.splitlines() if line.startswith("-")]
-
-
-def kill_application_master(app_id: str) -> None:
-    def application_master() -> psutil.Process | None:
-        for p in psutil.process_iter(["cmdline"]):
-            cmd = " ".join(p.info["cmdline"] or [])
-            try:
-                if "com.anaconda.skein.ApplicationMaster" in cmd and app_id in p.cwd():
-                    return p
-            except psutil.Error:
-                continue
-        return None
-
-    master = wait_for(application_master, 30, "the application master's JVM")
-    master.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
 
 
 def leader_info(zk: object, app_id: str) -> dict[str, str] | None:

@@ -67,6 +67,24 @@ def running_taskmanager_containers(app_id: str) -> int | None:
     return sum(1 for c in listed if not c["containerId"].endswith("_000001"))
 
 
+def kill_application_master(app_id: str) -> None:
+    """SIGKILL the skein application master's JVM of ``app_id`` (as if its container were lost)."""
+    import psutil
+
+    def application_master() -> psutil.Process | None:
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            try:
+                if "com.anaconda.skein.ApplicationMaster" in cmd and app_id in p.cwd():
+                    return p
+            except psutil.Error:
+                continue
+        return None
+
+    master = wait_for(application_master, 30, "the application master's JVM")
+    master.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+
+
 def committed_numbers(output: Path) -> list[int]:
     files = [p for p in output.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
     return sorted(int(line) for p in files for line in p.read_text().split())
@@ -259,7 +277,6 @@ def test_a_submission_that_waits_past_client_timeout_kills_its_application(
 def test_a_lost_application_master_gets_a_second_attempt_that_recovers_the_job_from_its_checkpoint(
     yarn_env: dict[str, str], tmp_path: Path, yarn_apps: list[tuple[str, dict[str, str]]]
 ) -> None:
-    import psutil
 
     n, output, checkpoints = 60_000, tmp_path / "out", tmp_path / "chk"
     proc = subprocess.Popen(
@@ -273,19 +290,7 @@ def test_a_lost_application_master_gets_a_second_attempt_that_recovers_the_job_f
         yarn_apps.append((app_id, yarn_env))
         wait_for(lambda: list(checkpoints.glob(f"{app_id}/*/chk-*/_metadata")), 120, "a completed checkpoint",
                  interval_s=0.2)
-
-        def application_master() -> psutil.Process | None:
-            for p in psutil.process_iter(["cmdline"]):
-                cmd = " ".join(p.info["cmdline"] or [])
-                try:
-                    if "com.anaconda.skein.ApplicationMaster" in cmd and app_id in p.cwd():
-                        return p
-                except psutil.Error:
-                    continue
-            return None
-
-        master = wait_for(application_master, 30, "the application master's JVM")
-        master.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+        kill_application_master(app_id)
         out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
     finally:
         if proc.poll() is None:

@@ -5,8 +5,7 @@ checkpoint-directory scan only without HA; and its wait for its own JobManager t
 from __future__ import annotations
 
 import json
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,10 +64,16 @@ def test_a_configured_cluster_id_is_kept_and_a_session_gets_no_fixed_job_id(seco
 
 
 class FakeJobManager:
+    """Alive until ``dead``; ``on_check`` runs at each liveness check (the master checks once per poll)."""
+
     def __init__(self) -> None:
         self.dead = False
+        self.checks = 0
+        self.on_check: Callable[[int], None] = lambda checks: None
 
     def alive(self) -> bool:
+        self.checks += 1
+        self.on_check(self.checks)
         return not self.dead
 
 
@@ -77,12 +82,14 @@ def test_the_master_waits_until_its_own_jobmanager_leads(tmp_path: Path) -> None
     ready.write_text(json.dumps({"rpc_address": "", "rest_address": "", "high_availability": True}))
     jm = FakeJobManager()
 
-    def lead() -> None:
-        time.sleep(0.3)
-        ready.write_text(json.dumps({"rpc_address": "10.0.0.1:6123", "rest_address": "10.0.0.1:8081"}))
+    def lead_at_the_third_poll(checks: int) -> None:
+        if checks == 3:
+            ready.write_text(json.dumps({"rpc_address": "10.0.0.1:6123", "rest_address": "10.0.0.1:8081"}))
 
-    threading.Thread(target=lead).start()
+    jm.on_check = lead_at_the_third_poll
     assert wait_until_leading(jm, ready, 10) == ("10.0.0.1:8081", "10.0.0.1:6123")
+    assert jm.checks == 3  # it kept polling the standby's ready file until the JobManager led
+    jm.on_check = lambda checks: None
     ready.write_text(json.dumps({"rpc_address": "", "rest_address": ""}))
     with pytest.raises(RuntimeError, match="did not become the leader within 0 s"):
         wait_until_leading(jm, ready, 0.3)
